@@ -1,0 +1,58 @@
+"""Switchboard's data model. Importing this package registers every table on Base."""
+
+from .audit import AuditEntry
+from .base import Base, UTCDateTime, utcnow
+from .booking import (
+    Appointment,
+    AppointmentSlot,
+    Task,
+    TaskKind,
+    TaskStatus,
+    Teleconference,
+    TeleconferenceParticipant,
+)
+from .call import Call, CallEvent, CallStatus, Enquiry, EnquiryKind, EnquiryStatus, Outcome
+from .customer import Customer
+from .db import Database, make_engine
+from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
+from .job import OPEN_JOB_STATUSES, EtaChange, Job, JobStatus
+from .outbox import EmailEvent, EmailStatus, OutboundEmail
+
+__all__ = [
+    "OPEN_JOB_STATUSES",
+    "ApiToken",
+    "Appointment",
+    "AppointmentSlot",
+    "AuditEntry",
+    "Base",
+    "BusinessHours",
+    "Call",
+    "CallEvent",
+    "CallStatus",
+    "Customer",
+    "Database",
+    "EmailEvent",
+    "EmailStatus",
+    "Enquiry",
+    "EnquiryKind",
+    "EnquiryStatus",
+    "EtaChange",
+    "Holiday",
+    "Job",
+    "JobStatus",
+    "Line",
+    "OrgSettings",
+    "OutboundEmail",
+    "Outcome",
+    "Role",
+    "Salesperson",
+    "Task",
+    "TaskKind",
+    "TaskStatus",
+    "Teleconference",
+    "TeleconferenceParticipant",
+    "User",
+    "UTCDateTime",
+    "make_engine",
+    "utcnow",
+]

@@ -1,0 +1,123 @@
+"""Appointments with salespeople, teleconferences, and follow-up tasks."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import E164, Base, UTCDateTime, utcnow
+from .customer import Customer
+from .directory import Salesperson, User
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_salesperson_start", "salesperson_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salesperson_id: Mapped[int] = mapped_column(ForeignKey("salespeople.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    salesperson: Mapped[Salesperson] = relationship()
+    customer: Mapped[Customer] = relationship()
+
+
+class AppointmentSlot(Base):
+    """One booked slot of a salesperson's calendar.
+
+    An appointment claims every slot it covers; the unique constraint makes a
+    double booking impossible at the database level, on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "appointment_slots"
+    __table_args__ = (UniqueConstraint("salesperson_id", "slot_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    salesperson_id: Mapped[int] = mapped_column(ForeignKey("salespeople.id", ondelete="CASCADE"))
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Teleconference(Base):
+    __tablename__ = "teleconferences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dial_in_number: Mapped[str] = mapped_column(E164)
+    pin: Mapped[str] = mapped_column(String(12), index=True)
+    # The <Conference> room name callers are joined to.
+    room: Mapped[str] = mapped_column(String(100), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    salesperson_id: Mapped[int | None] = mapped_column(
+        ForeignKey("salespeople.id", ondelete="SET NULL")
+    )
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    participants: Mapped[list[TeleconferenceParticipant]] = relationship(
+        back_populates="teleconference", cascade="all, delete-orphan"
+    )
+
+
+class TeleconferenceParticipant(Base):
+    __tablename__ = "teleconference_participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teleconference_id: Mapped[int] = mapped_column(
+        ForeignKey("teleconferences.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+
+    teleconference: Mapped[Teleconference] = relationship(back_populates="participants")
+
+
+class TaskKind(enum.StrEnum):
+    CALLBACK = "callback"
+    SAVE_THE_SALE = "save_the_sale"
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Task(Base):
+    """Follow-up work for a person: call a customer back, try to save a sale."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[TaskKind] = mapped_column(Enum(TaskKind, native_enum=False, length=20))
+    status: Mapped[TaskStatus] = mapped_column(
+        Enum(TaskStatus, native_enum=False, length=20), default=TaskStatus.OPEN
+    )
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(Text)
+    # save_the_sale: "saved" or "lost"; callback: free text.
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_notes: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    assignee: Mapped[User | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()

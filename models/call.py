@@ -1,0 +1,143 @@
+"""Calls on diverted lines, their status timeline, and the enquiries missed calls leave."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import E164, Base, UTCDateTime, utcnow
+from .customer import Customer
+from .directory import Line, User
+
+
+class CallStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    CANCELED = "canceled"
+    FAILED = "failed"
+
+
+class Outcome(enum.StrEnum):
+    """How a coordinator ended a call (the disposition)."""
+
+    APPOINTMENT = "appointment"
+    TELECONFERENCE = "teleconference"
+    ACCOUNT_MANAGEMENT = "account_management"
+    REFUND_REQUEST = "refund_request"
+    GENERAL_ENQUIRY = "general_enquiry"
+    WRONG_NUMBER = "wrong_number"
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lines.id", ondelete="SET NULL"), index=True
+    )
+    # Raw values as Twilio sent them; `caller_number` is the normalised E.164 (if any).
+    to_number: Mapped[str] = mapped_column(String(32))
+    from_number: Mapped[str] = mapped_column(String(64))
+    forwarded_from: Mapped[str | None] = mapped_column(String(32))
+    caller_number: Mapped[str | None] = mapped_column(E164, index=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    unknown_line: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=CallStatus.RINGING.value)
+    # Highest Twilio SequenceNumber applied; older callbacks never overwrite newer ones.
+    last_sequence: Mapped[int] = mapped_column(Integer, default=-1)
+    within_hours: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    ring_seconds: Mapped[int | None] = mapped_column(Integer)
+    talk_seconds: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    # "answered", "voicemail", "abandoned", "no-answer", "fallback" …
+    result: Mapped[str | None] = mapped_column(String(20))
+    recording_url: Mapped[str | None] = mapped_column(String(500))
+    outcome: Mapped[Outcome | None] = mapped_column(Enum(Outcome, native_enum=False, length=30))
+    disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    line: Mapped[Line | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CallEvent(Base):
+    """One status callback as Twilio sent it: the call's timeline."""
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    sequence_number: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    call: Mapped[Call] = relationship(back_populates="events")
+
+
+class EnquiryKind(enum.StrEnum):
+    MISSED = "missed"
+    ABANDONED = "abandoned"
+    VOICEMAIL = "voicemail"
+    CALLBACK = "callback"
+
+
+class EnquiryStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class Enquiry(Base):
+    """A call that still needs a human: it stays in the queue until resolved."""
+
+    __tablename__ = "enquiries"
+    __table_args__ = (Index("ix_enquiries_status_deadline", "status", "sla_deadline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), unique=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id", ondelete="SET NULL"))
+    caller_number: Mapped[str | None] = mapped_column(E164)
+    kind: Mapped[EnquiryKind] = mapped_column(Enum(EnquiryKind, native_enum=False, length=20))
+    status: Mapped[EnquiryStatus] = mapped_column(
+        Enum(EnquiryStatus, native_enum=False, length=20), default=EnquiryStatus.OPEN
+    )
+    sla_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recording_url: Mapped[str | None] = mapped_column(String(500))
+    recording_seconds: Mapped[int | None] = mapped_column(Integer)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    sla_breach_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    call: Mapped[Call | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+    line: Mapped[Line | None] = relationship()
+    owner: Mapped[User | None] = relationship()

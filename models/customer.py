@@ -1,0 +1,35 @@
+"""Customers and leads: everyone who calls is captured here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import E164, Base, UTCDateTime, e164_check, utcnow
+from .directory import Salesperson
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (e164_check("phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Looked up on every incoming call.
+    phone: Mapped[str | None] = mapped_column(E164, index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    company: Mapped[str | None] = mapped_column(String(200))
+    salesperson_id: Mapped[int | None] = mapped_column(
+        ForeignKey("salespeople.id", ondelete="SET NULL"), index=True
+    )
+    # A caller first captured by a coordinator rather than imported.
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when SendGrid reports a bounce or drop for this address.
+    email_undeliverable: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    salesperson: Mapped[Salesperson | None] = relationship()

@@ -1,0 +1,69 @@
+"""Jobs (orders being delivered), their account manager and the history of their ETA."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+from .customer import Customer
+from .directory import User
+
+
+class JobStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+OPEN_JOB_STATUSES = (JobStatus.OPEN, JobStatus.IN_PROGRESS)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_manager_status", "account_manager_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    account_manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    description: Mapped[str | None] = mapped_column(Text)
+    # An ETA is a whole day (eta_date) or an instant (eta_at, UTC); exactly one is set.
+    eta_date: Mapped[date | None] = mapped_column(Date)
+    eta_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(JobStatus, native_enum=False, length=20), default=JobStatus.OPEN
+    )
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    account_manager: Mapped[User | None] = relationship()
+    eta_changes: Mapped[list[EtaChange]] = relationship(
+        back_populates="job", order_by="EtaChange.id", cascade="all, delete-orphan"
+    )
+
+
+class EtaChange(Base):
+    __tablename__ = "eta_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    old_eta_date: Mapped[date | None] = mapped_column(Date)
+    old_eta_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_eta_date: Mapped[date | None] = mapped_column(Date)
+    new_eta_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(254))
+    # Whether the customer has been told of this change (after the settle window).
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    job: Mapped[Job] = relationship(back_populates="eta_changes")

@@ -1,0 +1,51 @@
+"""Switchboard's web process: voice webhooks, the coordinator console and the JSON API.
+
+The WSGI application is ``routing:create_app()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import Config, load_config
+
+
+def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application.
+
+    ``config`` is a ready :class:`config.Config`, or a mapping of overrides applied on top
+    of the configuration read from the environment (tests pass these).
+    """
+    if not isinstance(config, Config):
+        config = load_config(overrides=config)
+
+    app = Flask(__name__, instance_path=config.INSTANCE_PATH, instance_relative_config=False)
+    app.config.from_mapping(config.as_dict())
+    app.config["SWITCHBOARD_CONFIG"] = config
+
+    from . import database, errors, health, security
+
+    database.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+
+    from .auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+
+    from .console import init_app as init_console
+
+    init_console(app)
+    _register_optional_areas(app)
+    return app
+
+
+def _register_optional_areas(app: Flask) -> None:
+    """Blueprints of the other product areas, registered in one place."""
+    from . import areas
+
+    areas.register(app)
