@@ -1,0 +1,55 @@
+"""Phone numbers and email addresses at the edge: parse what people type, keep one form inside."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+class InvalidContact(ValueError):
+    """A phone number or email address that cannot be used; the message says why."""
+
+
+def normalise_phone(raw: str | None, region: str = "US") -> str:
+    """The E.164 form of ``raw`` (any common format), or InvalidContact."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidContact("a phone number is required")
+    try:
+        number = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException:
+        raise InvalidContact(f"{text!r} is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidContact(f"{text!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalise_phone(raw: str | None, region: str = "US") -> str | None:
+    """E.164 if ``raw`` is a usable number; None for anonymous, withheld or malformed callers."""
+    try:
+        return normalise_phone(raw, region)
+    except InvalidContact:
+        return None
+
+
+def format_phone(e164: str | None) -> str:
+    """A number as people read it (international format); empty for none."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalise_email(raw: str | None) -> str:
+    """A checked, lower-cased email address (syntax only: no DNS), or InvalidContact."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidContact("an email address is required")
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidContact(str(exc)) from None
+    return checked.normalized.lower()
