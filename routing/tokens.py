@@ -1,0 +1,39 @@
+"""API tokens: shown once when created, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ApiToken, utcnow
+
+PREFIX = "sb_"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, name: str) -> str:
+    """Store a new token named ``name`` and return the only copy of its secret."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a token needs a name")
+    raw = PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, token_hash=hash_token(raw)))
+    session.flush()
+    return raw
+
+
+def verify_token(session: Session, raw: str | None) -> ApiToken | None:
+    """The live token whose secret is ``raw``, or None."""
+    if not raw:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw.strip())))
+    if token is None or token.revoked_at is not None:
+        return None
+    token.last_used_at = utcnow()
+    return token
