@@ -73,6 +73,11 @@ class Call(Base):
     outcome: Mapped[Outcome | None] = mapped_column(Enum(Outcome, native_enum=False, length=30))
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The coordinator asked and the caller would not give name, phone or email (reported).
+    caller_declined: Mapped[bool] = mapped_column(Boolean, default=False)
+    disposition_notes: Mapped[str | None] = mapped_column(Text)
+    # What the disposition created: {"appointment_id": 3} or {"task_id": 7, "reason": …}.
+    disposition_details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     line: Mapped[Line | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
@@ -135,9 +140,13 @@ class Enquiry(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     sla_breach_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The disposition the enquiry was resolved with.
+    outcome: Mapped[Outcome | None] = mapped_column(Enum(Outcome, native_enum=False, length=30))
 
     call: Mapped[Call | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
     line: Mapped[Line | None] = relationship()
-    owner: Mapped[User | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:23:24.683661
+Create Date: 2026-11-23 08:54:42.210972
 """
 from collections.abc import Sequence
 
@@ -164,6 +164,9 @@ def upgrade() -> None:
     sa.Column('outcome', sa.Enum('APPOINTMENT', 'TELECONFERENCE', 'ACCOUNT_MANAGEMENT', 'REFUND_REQUEST', 'GENERAL_ENQUIRY', 'WRONG_NUMBER', name='outcome', native_enum=False, length=30), nullable=True),
     sa.Column('disposed_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('disposed_by_id', sa.Integer(), nullable=True),
+    sa.Column('caller_declined', sa.Boolean(), nullable=False),
+    sa.Column('disposition_notes', sa.Text(), nullable=True),
+    sa.Column('disposition_details', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['answered_by_id'], ['users.id'], name=op.f('fk_calls_answered_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_calls_customer_id_customers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['disposed_by_id'], ['users.id'], name=op.f('fk_calls_disposed_by_id_users'), ondelete='SET NULL'),
@@ -248,11 +251,15 @@ def upgrade() -> None:
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('sla_breach_alerted_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolved_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.Enum('APPOINTMENT', 'TELECONFERENCE', 'ACCOUNT_MANAGEMENT', 'REFUND_REQUEST', 'GENERAL_ENQUIRY', 'WRONG_NUMBER', name='outcome', native_enum=False, length=30), nullable=True),
     sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_enquiries_call_id_calls'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_enquiries_customer_id_customers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['line_id'], ['lines.id'], name=op.f('fk_enquiries_line_id_lines'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_enquiries_owner_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_enquiries_resolved_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enquiries')),
     sa.UniqueConstraint('call_id', name=op.f('uq_enquiries_call_id'))
     )
