@@ -49,6 +49,11 @@ class OutboundEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     delivery_state: Mapped[str | None] = mapped_column(String(30))
+    # What the email says in structured form (e.g. the ETA it announces), so later changes
+    # can be compared with what the recipient was told without parsing bodies.
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The due time a worker's scheduler job was registered for (None: not scheduled yet).
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

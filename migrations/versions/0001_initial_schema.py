@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:54:42.210972
+Create Date: 2026-11-23 08:56:39.630910
 """
 from collections.abc import Sequence
 
@@ -191,6 +191,9 @@ def upgrade() -> None:
     sa.Column('eta_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.Enum('OPEN', 'IN_PROGRESS', 'DELIVERED', 'CANCELLED', name='jobstatus', native_enum=False, length=20), nullable=False),
     sa.Column('delivered_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('feedback_rating', sa.Integer(), nullable=True),
+    sa.Column('feedback_comment', sa.Text(), nullable=True),
+    sa.Column('feedback_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_manager_id'], ['users.id'], name=op.f('fk_jobs_account_manager_id_users'), ondelete='SET NULL'),
@@ -303,6 +306,8 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('provider_message_id', sa.String(length=200), nullable=True),
     sa.Column('delivery_state', sa.String(length=30), nullable=True),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('scheduled_for', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_outbound_emails_job_id_jobs'), ondelete='SET NULL'),
