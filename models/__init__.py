@@ -11,10 +11,20 @@ from .booking import (
     Teleconference,
     TeleconferenceParticipant,
 )
-from .call import Call, CallEvent, CallStatus, Enquiry, EnquiryKind, EnquiryStatus, Outcome
+from .call import (
+    Call,
+    CallEvent,
+    CallResult,
+    CallStatus,
+    Enquiry,
+    EnquiryKind,
+    EnquiryStatus,
+    Outcome,
+)
 from .customer import Customer
 from .db import Database, make_engine
 from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
+from .hours import BusinessCalendar, bump_directory_version, directory_version
 from .job import OPEN_JOB_STATUSES, EtaChange, Job, JobStatus
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
 
@@ -25,9 +35,11 @@ __all__ = [
     "AppointmentSlot",
     "AuditEntry",
     "Base",
+    "BusinessCalendar",
     "BusinessHours",
     "Call",
     "CallEvent",
+    "CallResult",
     "CallStatus",
     "Customer",
     "Database",
@@ -53,6 +65,8 @@ __all__ = [
     "TeleconferenceParticipant",
     "User",
     "UTCDateTime",
+    "bump_directory_version",
+    "directory_version",
     "make_engine",
     "utcnow",
 ]

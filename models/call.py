@@ -25,6 +25,18 @@ class CallStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class CallResult(enum.StrEnum):
+    """``Call.result``: what became of a call, as the console and reports show it."""
+
+    RINGING = "ringing"  # coordinators' phones are ringing
+    ANSWERED = "answered"  # a coordinator pressed 1 and was connected
+    VOICEMAIL = "voicemail"  # nobody took it (or closed) and the caller left a message
+    ABANDONED = "abandoned"  # the caller hung up while coordinators' phones rang
+    NO_ANSWER = "no-answer"  # nobody took it / closed: sent to voicemail, no message (yet)
+    FALLBACK = "fallback"  # degraded mode: dialled the fallback numbers, no routing
+    TELECONFERENCE = "teleconference"  # a dial-in to a teleconference
+
+
 class Outcome(enum.StrEnum):
     """How a coordinator ended a call (the disposition)."""
 
@@ -67,8 +79,10 @@ class Call(Base):
     ring_seconds: Mapped[int | None] = mapped_column(Integer)
     talk_seconds: Mapped[int | None] = mapped_column(Integer)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
-    # "answered", "voicemail", "abandoned", "no-answer", "fallback" …
+    # What became of the call, kept current by the voice webhooks (see CallResult).
     result: Mapped[str | None] = mapped_column(String(20))
+    # Twilio's DialCallStatus of the coordinator <Dial> (completed, busy, no-answer …).
+    dial_status: Mapped[str | None] = mapped_column(String(20))
     recording_url: Mapped[str | None] = mapped_column(String(500))
     outcome: Mapped[Outcome | None] = mapped_column(Enum(Outcome, native_enum=False, length=30))
     disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

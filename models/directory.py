@@ -101,6 +101,9 @@ class OrgSettings(Base):
     supervisor_email: Mapped[str | None] = mapped_column(String(254))
     # Dial-in number callers use to join teleconferences.
     teleconference_number: Mapped[str | None] = mapped_column(E164)
+    # Changes whenever the directory, hours, holidays or settings change; in-process
+    # caches (call routing) reload when it differs (see models/hours.py).
+    directory_version: Mapped[str] = mapped_column(String(32), default="initial")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

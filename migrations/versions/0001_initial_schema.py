@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:56:39.630910
+Create Date: 2026-11-23 08:58:19.003251
 """
 from collections.abc import Sequence
 
@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('ring_timeout_seconds', sa.Integer(), nullable=False),
     sa.Column('supervisor_email', sa.String(length=254), nullable=True),
     sa.Column('teleconference_number', sa.String(length=16), nullable=True),
+    sa.Column('directory_version', sa.String(length=32), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_org_settings'))
     )
@@ -160,6 +161,7 @@ def upgrade() -> None:
     sa.Column('talk_seconds', sa.Integer(), nullable=True),
     sa.Column('duration_seconds', sa.Integer(), nullable=True),
     sa.Column('result', sa.String(length=20), nullable=True),
+    sa.Column('dial_status', sa.String(length=20), nullable=True),
     sa.Column('recording_url', sa.String(length=500), nullable=True),
     sa.Column('outcome', sa.Enum('APPOINTMENT', 'TELECONFERENCE', 'ACCOUNT_MANAGEMENT', 'REFUND_REQUEST', 'GENERAL_ENQUIRY', 'WRONG_NUMBER', name='outcome', native_enum=False, length=30), nullable=True),
     sa.Column('disposed_at', models.base.UTCDateTime(timezone=True), nullable=True),
