@@ -30,6 +30,7 @@ def enqueue_email(
     attachments: Sequence[dict[str, Any]] = (),
     job_id: int | None = None,
     send_at: datetime | None = None,
+    context: dict[str, Any] | None = None,
 ) -> OutboundEmail:
     """Add an email to the outbox, once per idempotency key.
 
@@ -54,6 +55,7 @@ def enqueue_email(
         attachments=list(attachments),
         job_id=job_id,
         next_attempt_at=send_at or utcnow(),
+        context=dict(context or {}),
     )
     session.add(email)
     session.flush()

@@ -1,0 +1,413 @@
+"""The emails a job causes, written to the outbox in the caller's transaction.
+
+The customer's ETA promise is kept without any in-memory state: every email that tells
+the customer an ETA (introduction, eta-change) stores it in ``context["eta"]``. The ETA
+the customer "has" is the one in the newest such email that has left the outbox
+(sending, sent or failed). While the newest one is still pending (an eta-change waiting
+out the settle window, or an introduction not yet picked up) it is rewritten in place:
+a further change updates it and pushes its send time back, and a change back to what the
+customer already has cancels it. The rewrite is a conditional UPDATE on
+``status = 'pending'``, so a worker that claimed the row first simply wins and the
+change gets an email of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    EmailStatus,
+    EtaChange,
+    Job,
+    OrgSettings,
+    OutboundEmail,
+    Role,
+    User,
+)
+from models.contact import format_phone
+from models.hours import BusinessCalendar
+
+from .eta import Eta
+from .outbox import enqueue_email
+from .templates import render_email
+
+CUSTOMER_ETA_KINDS = ("introduction", "eta-change")
+# Emails about a promise that no longer stands once the job is delivered or cancelled.
+PROMISE_KINDS = ("eta-change", "eta-at-risk", "eta-passed")
+FEEDBACK_SALT = "job-feedback"
+
+
+def _org_name(session: Session) -> str:
+    org = session.scalar(select(OrgSettings).limit(1))
+    return org.name if org and org.name else "Switchboard"
+
+
+def _base_context(session: Session, job: Job, tz: ZoneInfo) -> dict[str, Any]:
+    manager = job.account_manager
+    return {
+        "org_name": _org_name(session),
+        "reference": job.reference,
+        "description": job.description or "",
+        "customer_name": job.customer.name,
+        "company": job.customer.company or "",
+        "eta": Eta.of_job(job).describe(tz),
+        "manager_name": manager.name if manager else "",
+        "manager_email": manager.email if manager else "",
+        "manager_phone": format_phone(manager.phone) if manager else "",
+    }
+
+
+def _enqueue(
+    session: Session,
+    job: Job,
+    kind: str,
+    key: str,
+    *,
+    to: User | None = None,
+    to_customer: bool = False,
+    sender: User | None = None,
+    send_at: datetime | None = None,
+    context: dict[str, Any] | None = None,
+    **template_context: Any,
+) -> OutboundEmail | None:
+    if to_customer:
+        to_email, to_name = job.customer.email, job.customer.name
+    else:
+        assert to is not None
+        to_email, to_name = to.email, to.name
+    if not to_email:
+        return None
+    rendered = render_email(kind, recipient_name=to_name, **template_context)
+    return enqueue_email(
+        session,
+        kind=kind,
+        idempotency_key=key,
+        to_email=to_email,
+        to_name=to_name,
+        from_name=sender.name if sender else None,
+        reply_to=sender.email if sender else None,
+        subject=rendered.subject,
+        text_body=rendered.text_body,
+        html_body=rendered.html_body,
+        job_id=job.id,
+        send_at=send_at,
+        context=context,
+    )
+
+
+def customer_was_introduced(session: Session, job: Job) -> bool:
+    return (
+        session.scalar(
+            select(OutboundEmail.id).where(
+                OutboundEmail.job_id == job.id, OutboundEmail.kind == "introduction"
+            )
+        )
+        is not None
+    )
+
+
+def introduction(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> None:
+    """The customer meets her account manager: ETA, promise to follow up, how to reach her."""
+    _enqueue(
+        session,
+        job,
+        "introduction",
+        f"job:{job.id}:introduction",
+        to_customer=True,
+        sender=job.account_manager,
+        send_at=now,
+        context={"eta": Eta.of_job(job).iso()},
+        **_base_context(session, job, tz),
+    )
+
+
+def assignment(session: Session, job: Job, manager: User, tz: ZoneInfo, audit_id: int) -> None:
+    _enqueue(
+        session,
+        job,
+        "assignment",
+        f"job:{job.id}:assignment:{audit_id}",
+        to=manager,
+        sender=manager,
+        **_base_context(session, job, tz),
+        customer_email=job.customer.email or "",
+        customer_phone=format_phone(job.customer.phone),
+    )
+
+
+def handover(session: Session, job: Job, previous: User, tz: ZoneInfo, audit_id: int) -> None:
+    _enqueue(
+        session,
+        job,
+        "handover",
+        f"job:{job.id}:handover:{audit_id}",
+        to_customer=True,
+        sender=job.account_manager,
+        previous_name=previous.name,
+        **_base_context(session, job, tz),
+    )
+
+
+def unassigned_alert(session: Session, job: Job, settings: Any, audit_id: int) -> None:
+    """Every active admin hears that a job found no account manager with capacity."""
+    tz = settings.zone(session)
+    admins = session.scalars(
+        select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
+    ).all()
+    for admin in admins:
+        _enqueue(
+            session,
+            job,
+            "job-unassigned",
+            f"job:{job.id}:unassigned:{audit_id}:{admin.id}",
+            to=admin,
+            job_url=f"{settings.public_base_url}/jobs/{job.reference}",
+            **_base_context(session, job, tz),
+        )
+
+
+def _latest_customer_eta_email(session: Session, job: Job) -> OutboundEmail | None:
+    return session.scalar(
+        select(OutboundEmail)
+        .where(
+            OutboundEmail.job_id == job.id,
+            OutboundEmail.kind.in_(CUSTOMER_ETA_KINDS),
+            OutboundEmail.status != EmailStatus.CANCELLED,
+        )
+        .order_by(OutboundEmail.id.desc())
+        .limit(1)
+    )
+
+
+def _rewrite_if_pending(session: Session, email: OutboundEmail, **values: Any) -> bool:
+    """Change a row only while no worker has claimed it; True when it was changed."""
+    result = session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id == email.id, OutboundEmail.status == EmailStatus.PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(email)
+    return result.rowcount == 1
+
+
+def eta_changed(
+    session: Session, job: Job, change: EtaChange, tz: ZoneInfo, *, send_at: datetime
+) -> None:
+    """Tell the customer of the new ETA once it has settled (see the module docstring)."""
+    new = Eta.of_job(job)
+    latest = _latest_customer_eta_email(session, job)
+    if latest is None:
+        return  # not introduced yet (no account manager): the introduction will carry it
+    if latest.status == EmailStatus.PENDING:
+        if latest.kind == "introduction":
+            rendered = render_email(
+                "introduction", recipient_name=job.customer.name, **_base_context(session, job, tz)
+            )
+            if _rewrite_if_pending(
+                session,
+                latest,
+                subject=rendered.subject,
+                text_body=rendered.text_body,
+                html_body=rendered.html_body,
+                context={"eta": new.iso()},
+            ):
+                return
+        else:
+            told = Eta.from_iso(latest.context["old_eta"])
+            if new == told:
+                if _rewrite_if_pending(session, latest, status=EmailStatus.CANCELLED):
+                    return
+            else:
+                rendered = _render_eta_change(session, job, told, change.reason, tz)
+                if _rewrite_if_pending(
+                    session,
+                    latest,
+                    subject=rendered.subject,
+                    text_body=rendered.text_body,
+                    html_body=rendered.html_body,
+                    next_attempt_at=send_at,
+                    context={"eta": new.iso(), "old_eta": told.iso(), "reason": change.reason},
+                ):
+                    return
+        # A worker claimed it meanwhile: what it sends is now what the customer has.
+        latest = _latest_customer_eta_email(session, job)
+        if latest is None:
+            return
+    told = Eta.from_iso(latest.context["eta"])
+    if new == told:
+        return
+    rendered = _render_eta_change(session, job, told, change.reason, tz)
+    enqueue_email(
+        session,
+        kind="eta-change",
+        idempotency_key=f"job:{job.id}:eta-change:{change.id}",
+        to_email=job.customer.email or "",
+        to_name=job.customer.name,
+        from_name=job.account_manager.name if job.account_manager else None,
+        reply_to=job.account_manager.email if job.account_manager else None,
+        subject=rendered.subject,
+        text_body=rendered.text_body,
+        html_body=rendered.html_body,
+        job_id=job.id,
+        send_at=send_at,
+        context={"eta": new.iso(), "old_eta": told.iso(), "reason": change.reason},
+    )
+
+
+def _render_eta_change(session: Session, job: Job, told: Eta, reason: str | None, tz: ZoneInfo):
+    return render_email(
+        "eta-change",
+        recipient_name=job.customer.name,
+        old_eta=told.describe(tz),
+        reason=reason or "",
+        **_base_context(session, job, tz),
+    )
+
+
+def cancel_pending_job_emails(session: Session, job: Job, *, kinds: Iterable[str]) -> int:
+    result = session.execute(
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.job_id == job.id,
+            OutboundEmail.kind.in_(list(kinds)),
+            OutboundEmail.status == EmailStatus.PENDING,
+        )
+        .values(status=EmailStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def _upsert_scheduled(
+    session: Session, job: Job, kind: str, key: str, to: User, send_at: datetime, **ctx: Any
+) -> None:
+    """A reminder for this ETA and manager: revived when it was cancelled, never re-sent."""
+    existing = session.scalar(select(OutboundEmail).where(OutboundEmail.idempotency_key == key))
+    if existing is None:
+        _enqueue(session, job, kind, key, to=to, send_at=send_at, **ctx)
+    elif existing.status == EmailStatus.CANCELLED:
+        existing.status = EmailStatus.PENDING
+        existing.next_attempt_at = send_at
+        existing.scheduled_for = None
+
+
+def at_risk_time(session: Session, eta: Eta, tz: ZoneInfo) -> datetime:
+    """One business day before the ETA, at the same local time (start of day for dates)."""
+    calendar = BusinessCalendar.load(session, tz.key)
+    if eta.day is not None:
+        day = calendar.previous_business_day(eta.day)
+        return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    assert eta.at is not None
+    local = eta.at.astimezone(tz)
+    day = calendar.previous_business_day(local.date())
+    return datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC)
+
+
+def watch_eta(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> None:
+    """Warn the account manager a business day before the ETA, and when it has passed."""
+    cancel_pending_job_emails(session, job, kinds=("eta-at-risk", "eta-passed"))
+    manager = job.account_manager
+    if manager is None or job.delivered_at is not None:
+        return
+    eta = Eta.of_job(job)
+    ctx = _base_context(session, job, tz)
+    ctx["job_url"] = f"/jobs/{job.reference}"
+    warn_at = at_risk_time(session, eta, tz)
+    if warn_at > now:
+        _upsert_scheduled(
+            session,
+            job,
+            "eta-at-risk",
+            f"job:{job.id}:eta-at-risk:{eta.iso()}:{manager.id}",
+            manager,
+            warn_at,
+            **ctx,
+        )
+    _upsert_scheduled(
+        session,
+        job,
+        "eta-passed",
+        f"job:{job.id}:eta-passed:{eta.iso()}:{manager.id}",
+        manager,
+        max(eta.deadline(tz), now),
+        **ctx,
+    )
+
+
+def feedback_serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=FEEDBACK_SALT)
+
+
+def feedback_token(secret_key: str, job: Job) -> str:
+    return feedback_serializer(secret_key).dumps({"job": job.id})
+
+
+def job_id_from_feedback_token(secret_key: str, token: str) -> int | None:
+    """The job a feedback link belongs to, or None when the link was tampered with."""
+    try:
+        data = feedback_serializer(secret_key).loads(token)
+    except BadSignature:
+        return None
+    job_id = data.get("job") if isinstance(data, dict) else None
+    return job_id if isinstance(job_id, int) else None
+
+
+def delivered(session: Session, job: Job, tz: ZoneInfo, settings: Any) -> None:
+    token = feedback_token(settings.secret_key, job)
+    base = settings.public_base_url.rstrip("/")
+    _enqueue(
+        session,
+        job,
+        "delivered",
+        f"job:{job.id}:delivered",
+        to_customer=True,
+        sender=job.account_manager,
+        feedback_url=f"{base}/feedback/{token}",
+        feedback_urls=[(n, f"{base}/feedback/{token}?rating={n}") for n in range(1, 6)],
+        **_base_context(session, job, tz),
+    )
+
+
+def low_rating_alert(session: Session, job: Job, tz: ZoneInfo) -> None:
+    manager = job.account_manager
+    if manager is None:
+        return
+    _enqueue(
+        session,
+        job,
+        "feedback-low-rating",
+        f"job:{job.id}:feedback-low-rating",
+        to=manager,
+        rating=job.feedback_rating,
+        comment=job.feedback_comment or "",
+        **_base_context(session, job, tz),
+    )
+
+
+def undeliverable_alert(
+    session: Session, job: Job, email: OutboundEmail, event: str, tz: ZoneInfo
+) -> None:
+    """The customer's address bounced or was dropped: her account manager should call."""
+    manager = job.account_manager
+    if manager is None:
+        return
+    _enqueue(
+        session,
+        job,
+        "email-undeliverable",
+        f"job:{job.id}:undeliverable:{email.id}",
+        to=manager,
+        bounced_email=email.to_email,
+        bounced_subject=email.subject,
+        event=event,
+        customer_phone=format_phone(job.customer.phone),
+        **_base_context(session, job, tz),
+    )
