@@ -1,0 +1,108 @@
+"""The missed-enquiries queue: soonest SLA deadline first; claim, call back, resolve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from models import Enquiry, EnquiryStatus, Line, User, audit, utcnow
+
+from .errors import AlreadyDisposed, EnquiryNotFound, NotClaimable
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    enquiry: Enquiry
+    seconds_left: int  # negative once the SLA is breached
+
+    @property
+    def breached(self) -> bool:
+        return self.seconds_left < 0
+
+
+def enquiry_queue(
+    session: Session, *, now: datetime | None = None, include_resolved: bool = False
+) -> list[QueueEntry]:
+    """Open and claimed enquiries, the most urgent (earliest deadline) first."""
+    now = now or utcnow()
+    statuses = [EnquiryStatus.OPEN, EnquiryStatus.CLAIMED]
+    if include_resolved:
+        statuses.append(EnquiryStatus.RESOLVED)
+    enquiries = session.scalars(
+        select(Enquiry)
+        .where(Enquiry.status.in_(statuses))
+        .options(
+            selectinload(Enquiry.customer),
+            selectinload(Enquiry.owner),
+            selectinload(Enquiry.line).selectinload(Line.salesperson),
+            selectinload(Enquiry.call),
+        )
+        .order_by(Enquiry.sla_deadline, Enquiry.id)
+    )
+    return [
+        QueueEntry(enquiry, int((enquiry.sla_deadline - now).total_seconds()))
+        for enquiry in enquiries
+    ]
+
+
+def claim_enquiry(
+    session: Session, enquiry_id: int, *, actor: User, now: datetime | None = None
+) -> Enquiry:
+    """Make ``actor`` the owner; refused when another coordinator already claimed it."""
+    now = now or utcnow()
+    enquiry = session.get(Enquiry, enquiry_id)
+    if enquiry is None:
+        raise EnquiryNotFound("There is no such enquiry.")
+    if enquiry.status is EnquiryStatus.RESOLVED:
+        raise AlreadyDisposed("This enquiry is already resolved.")
+    claimed = session.execute(
+        update(Enquiry)
+        .where(
+            Enquiry.id == enquiry_id,
+            Enquiry.status != EnquiryStatus.RESOLVED,
+            or_(Enquiry.owner_id.is_(None), Enquiry.owner_id == actor.id),
+        )
+        .values(status=EnquiryStatus.CLAIMED, owner_id=actor.id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(enquiry)
+    if claimed.rowcount != 1:
+        owner = enquiry.owner.name if enquiry.owner else "another coordinator"
+        raise NotClaimable(f"{owner} has already claimed this enquiry.")
+    audit.record(
+        session,
+        actor=actor.email,
+        actor_user_id=actor.id,
+        entity_type="enquiry",
+        entity_id=enquiry.id,
+        action="claimed",
+    )
+    session.flush()
+    return enquiry
+
+
+def release_enquiry(session: Session, enquiry_id: int, *, actor: User) -> Enquiry:
+    """Give a claimed enquiry back to the queue (its owner or an admin)."""
+    enquiry = session.get(Enquiry, enquiry_id)
+    if enquiry is None:
+        raise EnquiryNotFound("There is no such enquiry.")
+    if enquiry.status is not EnquiryStatus.CLAIMED:
+        raise NotClaimable("Only a claimed enquiry can be released.")
+    if enquiry.owner_id != actor.id and actor.role.value != "admin":
+        raise NotClaimable("Only the coordinator who claimed it can release it.")
+    enquiry.status = EnquiryStatus.OPEN
+    enquiry.owner_id = None
+    enquiry.claimed_at = None
+    audit.record(
+        session,
+        actor=actor.email,
+        actor_user_id=actor.id,
+        entity_type="enquiry",
+        entity_id=enquiry.id,
+        action="released",
+    )
+    session.flush()
+    return enquiry

@@ -1,0 +1,224 @@
+"""What is happening on the phones now, and everything a coordinator needs about one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from models import (
+    Appointment,
+    Call,
+    Customer,
+    Enquiry,
+    EnquiryStatus,
+    Job,
+    Line,
+    Salesperson,
+    Task,
+    TaskStatus,
+    User,
+    utcnow,
+)
+from models.contact import format_phone
+from models.job import OPEN_JOB_STATUSES
+
+from .disposition import ENDED_STATUSES, call_state
+
+# Ended calls stay on the live page this long so a coordinator sees how they ended.
+JUST_ENDED_MINUTES = 15
+
+
+def caller_label(call: Call, customer: Customer | None) -> str:
+    if customer is not None:
+        return customer.name
+    if call.caller_number:
+        return format_phone(call.caller_number)
+    if (call.from_number or "").strip().lower() in {"", "anonymous", "restricted", "unknown"}:
+        return "Withheld number"
+    return call.from_number
+
+
+def live_calls(
+    session: Session,
+    *,
+    zone: ZoneInfo,
+    viewer_id: int | None = None,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """Ringing, in-progress and just-ended calls, newest first, as plain JSON-able data.
+
+    ``pop_call_id`` is the call the viewer answered and has not yet closed: the console
+    opens its screen-pop for her.
+    """
+    now = now or utcnow()
+    since = now - timedelta(minutes=JUST_ENDED_MINUTES)
+    calls = session.scalars(
+        select(Call)
+        .where(
+            or_(
+                Call.status.not_in(ENDED_STATUSES) & (Call.started_at >= now - timedelta(hours=4)),
+                Call.ended_at >= since,
+                (Call.ended_at.is_(None)) & (Call.started_at >= since),
+            )
+        )
+        .options(
+            selectinload(Call.customer),
+            selectinload(Call.line).selectinload(Line.salesperson),
+            selectinload(Call.answered_by),
+        )
+        .order_by(Call.started_at.desc(), Call.id.desc())
+        .limit(limit)
+    ).all()
+    rows = []
+    pop_call_id = None
+    for call in calls:
+        state = call_state(call)
+        salesperson = call.line.salesperson if call.line else None
+        needs_disposition = (
+            state != "ringing"
+            and call.disposed_at is None
+            and (call.answered_by_id is not None or call.answered_at is not None)
+        )
+        if (
+            viewer_id is not None
+            and call.answered_by_id == viewer_id
+            and needs_disposition
+            and pop_call_id is None
+        ):
+            pop_call_id = call.id
+        rows.append(
+            {
+                "id": call.id,
+                "state": state,
+                "status": call.status,
+                "result": call.result,
+                "caller": caller_label(call, call.customer),
+                "caller_number": format_phone(call.caller_number),
+                "company": call.customer.company if call.customer else None,
+                "known_customer": call.customer is not None,
+                "line": salesperson.name if salesperson else "Unknown line",
+                "started": call.started_at.astimezone(zone).strftime("%H:%M:%S"),
+                "started_at": call.started_at.isoformat(),
+                "answered_by": call.answered_by.name if call.answered_by else None,
+                "outcome": call.outcome.value if call.outcome else None,
+                "needs_disposition": needs_disposition,
+                "url": f"/calls/{call.id}",
+            }
+        )
+    return {"calls": rows, "pop_call_id": pop_call_id, "now": now.isoformat()}
+
+
+@dataclass
+class ScreenPop:
+    call: Call
+    customer: Customer | None
+    line_salesperson: Salesperson | None
+    owner: Salesperson | None  # the customer's own salesperson, if another one
+    open_jobs: list[Job]
+    past_calls: list[Call]
+    open_enquiries: list[Enquiry]
+    upcoming_appointments: list[Appointment]
+    open_tasks: list[Task]
+    notes: list[tuple[datetime, str, str]]  # (when, who, text)
+    answered_by: User | None
+
+
+def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -> ScreenPop | None:
+    """Whose customer is this and what is going on: one query per section, no N+1."""
+    now = now or utcnow()
+    call = session.get(Call, call_id)
+    if call is None:
+        return None
+    customer = call.customer
+    line_salesperson = call.line.salesperson if call.line else None
+    owner = customer.salesperson if customer and customer.salesperson else None
+    if owner is not None and line_salesperson is not None and owner.id == line_salesperson.id:
+        owner = None
+
+    same_caller = []
+    if customer is not None:
+        same_caller.append(Call.customer_id == customer.id)
+    if call.caller_number:
+        same_caller.append(Call.caller_number == call.caller_number)
+    past_calls: list[Call] = []
+    if same_caller:
+        past_calls = list(
+            session.scalars(
+                select(Call)
+                .where(or_(*same_caller), Call.id != call.id)
+                .options(selectinload(Call.answered_by))
+                .order_by(Call.started_at.desc())
+                .limit(10)
+            )
+        )
+    enquiry_match = []
+    if customer is not None:
+        enquiry_match.append(Enquiry.customer_id == customer.id)
+    if call.caller_number:
+        enquiry_match.append(Enquiry.caller_number == call.caller_number)
+    open_enquiries: list[Enquiry] = []
+    if enquiry_match:
+        open_enquiries = list(
+            session.scalars(
+                select(Enquiry)
+                .where(or_(*enquiry_match), Enquiry.status != EnquiryStatus.RESOLVED)
+                .order_by(Enquiry.sla_deadline)
+            )
+        )
+    open_jobs: list[Job] = []
+    appointments: list[Appointment] = []
+    tasks: list[Task] = []
+    notes: list[tuple[datetime, str, str]] = []
+    if customer is not None:
+        open_jobs = list(
+            session.scalars(
+                select(Job)
+                .where(Job.customer_id == customer.id, Job.status.in_(OPEN_JOB_STATUSES))
+                .options(selectinload(Job.account_manager))
+                .order_by(Job.created_at.desc())
+            )
+        )
+        appointments = list(
+            session.scalars(
+                select(Appointment)
+                .where(Appointment.customer_id == customer.id, Appointment.end_at >= now)
+                .options(selectinload(Appointment.salesperson))
+                .order_by(Appointment.start_at)
+            )
+        )
+        tasks = list(
+            session.scalars(
+                select(Task)
+                .where(Task.customer_id == customer.id, Task.status == TaskStatus.OPEN)
+                .options(selectinload(Task.assignee))
+                .order_by(Task.due_at)
+            )
+        )
+        if customer.notes:
+            notes.append((customer.updated_at, "Customer notes", customer.notes))
+    for past in past_calls:
+        if past.disposition_notes:
+            who = past.answered_by.name if past.answered_by else "Coordinator"
+            notes.append((past.started_at, who, past.disposition_notes))
+    for enquiry in open_enquiries:
+        if enquiry.transcript:
+            notes.append((enquiry.created_at, "Voicemail", enquiry.transcript))
+    return ScreenPop(
+        call=call,
+        customer=customer,
+        line_salesperson=line_salesperson,
+        owner=owner,
+        open_jobs=open_jobs,
+        past_calls=past_calls,
+        open_enquiries=open_enquiries,
+        upcoming_appointments=appointments,
+        open_tasks=tasks,
+        notes=notes,
+        answered_by=call.answered_by,
+    )
