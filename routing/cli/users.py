@@ -1,0 +1,128 @@
+"""``switchboard user …`` and ``switchboard token …``: logins and API tokens."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from routing.database import get_db
+from routing.directory.users import create_user, parse_role, set_password, user_by_email
+from routing.errors import SwitchboardError
+from routing.tokens import create_token
+
+ROLE_CHOICES = ("coordinator", "account_manager", "admin")
+
+
+def _prompt_password() -> str:
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.group()
+def user() -> None:
+    """Create users and set their passwords."""
+
+
+@user.command("create")
+@click.option("--email", required=True, help="Login email (unique).")
+@click.option(
+    "--role",
+    required=True,
+    metavar="|".join(ROLE_CHOICES),
+    help="coordinator, account_manager or admin.",
+)
+@click.option("--name", help="Full name (default: from the email).")
+@click.option("--phone", help="Phone number (required for coordinators: it rings).")
+@click.option("--capacity", type=int, help="Account managers: how many open jobs they carry.")
+@click.option("--password", help="Login password (prompted with confirmation when omitted).")
+@with_appcontext
+def create_user_command(
+    email: str,
+    role: str,
+    name: str | None,
+    phone: str | None,
+    capacity: int | None,
+    password: str | None,
+) -> None:
+    """Create a user who can log in to the console."""
+    try:
+        parsed_role = parse_role(role)
+    except SwitchboardError as exc:
+        raise click.BadParameter(exc.message, param_hint="--role") from None
+    # Check everything but the password first, so nobody types one in vain.
+    session = get_db().Session()
+    try:
+        create_user(
+            session,
+            email=email,
+            role=parsed_role,
+            name=name,
+            phone=phone,
+            capacity=capacity,
+            password=None,
+            region=current_app.config["DEFAULT_REGION"],
+        )
+    except SwitchboardError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        session.rollback()
+        session.close()
+    password = password if password is not None else _prompt_password()
+    try:
+        with get_db().session() as session:
+            created = create_user(
+                session,
+                email=email,
+                role=parsed_role,
+                name=name,
+                phone=phone,
+                capacity=capacity,
+                password=password,
+                region=current_app.config["DEFAULT_REGION"],
+            )
+            summary = f"{created.name} <{created.email}>, {created.role.value}"
+    except SwitchboardError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created user {summary}.")
+
+
+@user.command("password")
+@click.option("--email", required=True, help="The user's login email.")
+@click.option("--password", help="The new password (prompted with confirmation when omitted).")
+@with_appcontext
+def password_command(email: str, password: str | None) -> None:
+    """Set or reset the login password of any user (also imported ones)."""
+    session = get_db().Session()
+    try:
+        if user_by_email(session, email) is None:
+            raise click.ClickException(f"no user has the email {email.strip()}")
+    finally:
+        session.close()
+    password = password if password is not None else _prompt_password()
+    try:
+        with get_db().session() as session:
+            changed = set_password(session, email=email, password=password)
+            who = changed.email
+    except SwitchboardError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Password set for {who}.")
+
+
+@click.group()
+def token() -> None:
+    """Create API tokens for the JSON API."""
+
+
+@token.command("create")
+@click.argument("name")
+@with_appcontext
+def create_token_command(name: str) -> None:
+    """Create an API token called NAME and print it (it is shown only this once)."""
+    try:
+        with get_db().session() as session:
+            raw = create_token(session, name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"API token {name.strip()!r} created. Copy it now; it is not shown again:")
+    click.echo(raw)
+    click.echo("Use it as: Authorization: Bearer <token>", err=True)
