@@ -1,0 +1,230 @@
+"""Sending the outbox through SendGrid (faked at the HTTP layer) and the development backend."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+import responses
+from sqlalchemy import select
+
+from models import EmailStatus, OutboundEmail
+from notifications.delivery import MAX_ATTEMPTS, dispatch_due, resend
+from notifications.outbox import enqueue_email
+from notifications.senders import IDEMPOTENCY_ARG, DevelopmentSender, SendGridSender
+
+from .conftest import MAIL_FROM, SENDGRID_HOST, SENDGRID_URL
+
+
+@pytest.fixture
+def sendgrid():
+    sender = SendGridSender(api_key="SG.test", mail_from=MAIL_FROM, host=SENDGRID_HOST)
+    yield sender
+    sender.close()
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def _accept(mocked, message_id="msg-1"):
+    mocked.add(responses.POST, SENDGRID_URL, status=202, headers={"X-Message-Id": message_id})
+
+
+def _email(db_session, key="test:1", **fields):
+    fields.setdefault("send_at", datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    email = enqueue_email(
+        db_session,
+        kind="test",
+        idempotency_key=key,
+        to_email="dana@example.com",
+        subject="Hello",
+        text_body="text",
+        html_body="<p>html</p>",
+        **fields,
+    )
+    db_session.commit()
+    return email
+
+
+def _rows(db_session, kind=None):
+    db_session.expire_all()
+    query = select(OutboundEmail).order_by(OutboundEmail.id)
+    if kind:
+        query = query.where(OutboundEmail.kind == kind)
+    return db_session.scalars(query).all()
+
+
+def test_new_job_emails_reach_sendgrid_as_the_account_manager(
+    db, db_session, clock, make_job, sendgrid, mocked
+):
+    _accept(mocked)
+    make_job(eta="2026-12-10T15:30")
+    report = dispatch_due(db, sendgrid, clock=clock)
+    assert report.sent == 2
+    bodies = {}
+    for call in mocked.calls:
+        assert call.request.headers["Authorization"] == "Bearer SG.test"
+        body = json.loads(call.request.body)
+        bodies[body["personalizations"][0]["to"][0]["email"]] = body
+    intro = bodies["dana@example.com"]
+    assert intro["from"] == {"email": "orders@acme.example", "name": "Carol King"}
+    assert intro["reply_to"]["email"] == "carol.4711@acme.example"
+    assert intro["personalizations"][0]["to"][0]["name"] == "Dana Diaz"
+    assert "4711" in intro["subject"]
+    text, html = intro["content"]
+    assert (
+        text["type"] == "text/plain" and "Thursday 10 December 2026 at 15:30 CET" in text["value"]
+    )
+    assert html["type"] == "text/html" and "<strong>4711</strong>" in html["value"]
+    intro_row = _rows(db_session, "introduction")[0]
+    assert intro["custom_args"] == {IDEMPOTENCY_ARG: f"job:{intro_row.job_id}:introduction"}
+    assignment = bodies["carol.4711@acme.example"]
+    assert "assigned to you" in assignment["subject"]
+    for row in _rows(db_session):
+        if row.kind in ("introduction", "assignment"):
+            assert row.status == EmailStatus.SENT
+            assert row.provider_message_id == "msg-1"
+            assert row.attempts == 1
+
+
+def test_nothing_is_sent_before_it_is_due(db, db_session, clock, sendgrid, mocked):
+    _accept(mocked)
+    _email(db_session, send_at=clock() + timedelta(minutes=10))
+    assert dispatch_due(db, sendgrid, clock=clock).sent == 0
+    assert len(mocked.calls) == 0
+    clock.advance(minutes=10)
+    assert dispatch_due(db, sendgrid, clock=clock).sent == 1
+    assert len(mocked.calls) == 1
+
+
+def test_rate_limited_then_accepted_is_sent_exactly_once(db, db_session, clock, sendgrid, mocked):
+    reset = int((clock() + timedelta(minutes=5)).timestamp())
+    mocked.add(
+        responses.POST,
+        SENDGRID_URL,
+        status=429,
+        json={"errors": [{"message": "too many requests"}]},
+        headers={"X-RateLimit-Reset": str(reset)},
+    )
+    _accept(mocked, "msg-after-429")
+    _email(db_session)
+
+    first = dispatch_due(db, sendgrid, clock=clock)
+    assert (first.sent, first.retried) == (0, 1)
+    [row] = _rows(db_session)
+    assert row.status == EmailStatus.PENDING
+    assert row.next_attempt_at >= datetime.fromtimestamp(reset, UTC)
+    assert "429" in row.last_error
+
+    clock.advance(minutes=1)
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0  # honours X-RateLimit-Reset
+    clock.advance(minutes=10)
+    assert dispatch_due(db, sendgrid, clock=clock).sent == 1
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0
+    [row] = _rows(db_session)
+    assert (row.status, row.provider_message_id, row.attempts) == (
+        EmailStatus.SENT,
+        "msg-after-429",
+        2,
+    )
+    assert len(mocked.calls) == 2
+
+
+def test_bad_request_marks_failed_with_sendgrids_reason(db, db_session, clock, sendgrid, mocked):
+    mocked.add(
+        responses.POST,
+        SENDGRID_URL,
+        status=400,
+        json={
+            "errors": [
+                {"field": "personalizations.0.to", "message": "Does not contain a valid address."}
+            ]
+        },
+    )
+    _email(db_session)
+    assert dispatch_due(db, sendgrid, clock=clock).failed == 1
+    [row] = _rows(db_session)
+    assert row.status == EmailStatus.FAILED
+    assert row.last_error == (
+        "SendGrid refused the email (400): personalizations.0.to: Does not contain a valid address."
+    )
+    clock.advance(hours=5)
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0
+
+    _accept(mocked, "msg-resent")
+    resend(db_session, row, now=clock())
+    db_session.commit()
+    assert dispatch_due(db, sendgrid, clock=clock).sent == 1
+    assert _rows(db_session)[0].provider_message_id == "msg-resent"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 503, "body": "unavailable"},
+        {"body": requests.ConnectTimeout("timed out")},
+        {"body": requests.ConnectionError("refused")},
+        {"body": requests.ReadTimeout("slow")},
+    ],
+)
+def test_server_errors_and_timeouts_back_off_then_give_up(
+    db, db_session, clock, sendgrid, mocked, failure
+):
+    mocked.add(responses.POST, SENDGRID_URL, **failure)
+    _email(db_session)
+    delays = []
+    for _ in range(MAX_ATTEMPTS):
+        report = dispatch_due(db, sendgrid, clock=clock, rng=random.Random(1))
+        assert report.claimed == 1
+        [row] = _rows(db_session)
+        if row.status == EmailStatus.PENDING:
+            delays.append(row.next_attempt_at - clock())
+            clock.now = row.next_attempt_at
+    assert row.status == EmailStatus.FAILED
+    assert row.last_error.startswith("gave up:")
+    assert len(delays) == MAX_ATTEMPTS - 1
+    assert delays == sorted(delays)  # exponential: each wait longer than the last
+    assert delays[0] >= timedelta(seconds=15)
+
+
+def test_attachments_are_sent_base64_encoded(db, db_session, clock, sendgrid, mocked):
+    _accept(mocked)
+    ics = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    _email(
+        db_session,
+        attachments=[{"filename": "invite.ics", "content_type": "text/calendar", "content": ics}],
+    )
+    dispatch_due(db, sendgrid, clock=clock)
+    [attachment] = json.loads(mocked.calls[0].request.body)["attachments"]
+    assert attachment["filename"] == "invite.ics"
+    assert attachment["type"] == "text/calendar"
+    assert base64.b64decode(attachment["content"]).decode() == ics
+
+
+def test_development_backend_keeps_emails_and_sends_nothing(db, db_session, clock, mocked):
+    _email(db_session)
+    report = dispatch_due(db, DevelopmentSender(), clock=clock)
+    assert report.sent == 1
+    assert len(mocked.calls) == 0
+    [row] = _rows(db_session)
+    assert row.status == EmailStatus.SENT
+    assert row.delivery_state == "development"
+    assert row.text_body == "text"
+
+
+def test_expired_lease_of_a_crashed_worker_is_reclaimed(db, db_session, clock, sendgrid, mocked):
+    from notifications.delivery import LEASE, claim_due
+
+    _accept(mocked)
+    email = _email(db_session)
+    assert claim_due(db, now=clock()) == [email.id]  # a worker claims it, then dies
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert dispatch_due(db, sendgrid, clock=clock).sent == 1
