@@ -7,3 +7,6 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register the blueprints of voice, API, email events and admin areas."""
+    from .reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
