@@ -1,0 +1,462 @@
+"""Call routing decisions and the call record: plain services taking a Session.
+
+Views parse Twilio's form, call one function here, and render the returned decision as
+TwiML (routing/voice/twiml.py). Every function is idempotent by CallSid: Twilio retries
+webhooks and repeats status callbacks, and a repeat must change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session
+
+from models import (
+    Call,
+    CallEvent,
+    CallResult,
+    CallStatus,
+    Customer,
+    Enquiry,
+    EnquiryKind,
+    utcnow,
+)
+from models.contact import try_normalise_phone
+
+from .directory import Coordinator, DirectorySnapshot
+
+log = logging.getLogger(__name__)
+
+FINAL_STATUSES = frozenset(
+    {
+        CallStatus.COMPLETED,
+        CallStatus.BUSY,
+        CallStatus.NO_ANSWER,
+        CallStatus.CANCELED,
+        CallStatus.FAILED,
+    }
+)
+# Order of a call's life; a callback never moves a call backwards along it.
+_STATUS_RANK = {
+    CallStatus.QUEUED: 0,
+    CallStatus.RINGING: 1,
+    CallStatus.IN_PROGRESS: 2,
+    **{status: 3 for status in FINAL_STATUSES},
+}
+# DialCallStatus values (Twilio <Dial> docs): completed, answered, busy, no-answer,
+# failed, canceled. "completed"/"answered" only mean that some leg picked up, which may
+# have been a coordinator's own voicemail: only a pressed 1 counts as taken.
+DIAL_PICKED_UP = frozenset({"completed", "answered"})
+
+
+@dataclass(frozen=True)
+class IncomingDecision:
+    """What the caller hears first."""
+
+    action: str  # "ring", "voicemail" or "teleconference"
+    call_sid: str
+    salesperson_name: str | None = None
+    coordinators: tuple[Coordinator, ...] = ()
+    ring_timeout: int = 20
+    caller_id: str | None = None
+    within_hours: bool = True
+
+
+@dataclass(frozen=True)
+class DialDecision:
+    """What happens after the coordinators' <Dial> ends."""
+
+    action: str  # "hangup" (taken or caller gone), "ring_again" or "voicemail"
+    call_sid: str
+    salesperson_name: str | None = None
+    coordinators: tuple[Coordinator, ...] = ()
+    ring_timeout: int = 20
+    caller_id: str | None = None
+
+
+@dataclass
+class CallParams:
+    """The Twilio form fields the call path reads."""
+
+    call_sid: str
+    to_number: str = ""
+    from_number: str = ""
+    forwarded_from: str | None = None
+    call_status: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> CallParams:
+        return cls(
+            call_sid=(form.get("CallSid") or "").strip(),
+            to_number=(form.get("To") or "").strip(),
+            from_number=(form.get("From") or "").strip(),
+            forwarded_from=(form.get("ForwardedFrom") or "").strip() or None,
+            call_status=form.get("CallStatus"),
+            extra=dict(form.items()),
+        )
+
+
+class MissingCallSid(ValueError):
+    """Twilio always sends CallSid; a request without it is not a call."""
+
+
+def _call_by_sid(session: Session, call_sid: str) -> Call | None:
+    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+
+
+def normalise_dialled(raw: str, region: str) -> str:
+    return try_normalise_phone(raw, region) or raw
+
+
+def route_incoming_call(
+    session: Session, snapshot: DirectorySnapshot, params: CallParams, *, region: str = "US"
+) -> IncomingDecision:
+    """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN."""
+    if not params.call_sid:
+        raise MissingCallSid("CallSid is required")
+    call = _call_by_sid(session, params.call_sid)
+    if call is None:
+        call = _create_call(session, snapshot, params, region)
+    return _incoming_decision(snapshot, call)
+
+
+def _create_call(
+    session: Session, snapshot: DirectorySnapshot, params: CallParams, region: str
+) -> Call:
+    to_number = normalise_dialled(params.to_number, region)
+    caller = try_normalise_phone(params.from_number, region)
+    now = utcnow()
+    call = Call(
+        call_sid=params.call_sid,
+        to_number=to_number[:32],
+        from_number=params.from_number[:64],
+        forwarded_from=(params.forwarded_from or None) and params.forwarded_from[:32],
+        caller_number=caller,
+        status=_known_status(params.call_status) or CallStatus.RINGING.value,
+        started_at=now,
+        last_sequence=-1,
+    )
+    if to_number in snapshot.teleconference_numbers:
+        call.result = CallResult.TELECONFERENCE.value
+    else:
+        line = snapshot.lines.get(to_number)
+        call.line_id = line.line_id if line else None
+        call.unknown_line = line is None
+        if line is None:
+            log.warning("call %s to %s: no line has this number", params.call_sid, to_number)
+        if caller:
+            call.customer_id = session.scalar(
+                select(Customer.id).where(Customer.phone == caller).order_by(Customer.id).limit(1)
+            )
+        call.within_hours = snapshot.calendar.is_open(now)
+        ringing = call.within_hours and snapshot.coordinators
+        call.result = (CallResult.RINGING if ringing else CallResult.NO_ANSWER).value
+    session.add(call)
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same webhook retried concurrently: the other request created the call.
+        session.rollback()
+        existing = _call_by_sid(session, params.call_sid)
+        if existing is None:
+            raise
+        return existing
+    return call
+
+
+def _incoming_decision(snapshot: DirectorySnapshot, call: Call) -> IncomingDecision:
+    if call.result == CallResult.TELECONFERENCE:
+        return IncomingDecision("teleconference", call.call_sid)
+    line = next((li for li in snapshot.lines.values() if li.line_id == call.line_id), None)
+    name = line.salesperson_name if line else None
+    if call.result == CallResult.NO_ANSWER and call.answered_at is None:
+        return IncomingDecision(
+            "voicemail", call.call_sid, salesperson_name=name, within_hours=call.within_hours
+        )
+    return IncomingDecision(
+        "ring",
+        call.call_sid,
+        salesperson_name=name,
+        coordinators=snapshot.coordinators,
+        ring_timeout=snapshot.ring_timeout_seconds,
+        caller_id=call.caller_number,
+    )
+
+
+def _known_status(raw: str | None) -> str | None:
+    try:
+        return CallStatus(raw).value if raw else None
+    except ValueError:
+        return None
+
+
+def ensure_call(session: Session, params: CallParams, *, region: str = "US") -> Call:
+    """The call for a callback; created (as a fallback call) when /incoming never stored it.
+
+    That happens when the database was down during /incoming and the caller went
+    through the fallback TwiML: the voicemail and the status must still be kept.
+    """
+    if not params.call_sid:
+        raise MissingCallSid("CallSid is required")
+    call = _call_by_sid(session, params.call_sid)
+    if call is not None:
+        return call
+    call = Call(
+        call_sid=params.call_sid,
+        to_number=normalise_dialled(params.to_number, region)[:32],
+        from_number=params.from_number[:64] or "unknown",
+        caller_number=try_normalise_phone(params.from_number, region),
+        status=CallStatus.IN_PROGRESS.value,
+        result=CallResult.FALLBACK.value,
+        started_at=utcnow(),
+        last_sequence=-1,
+    )
+    session.add(call)
+    session.flush()
+    return call
+
+
+def accept_whisper(
+    session: Session, call_sid: str, coordinator_id: int | None, digits: str
+) -> bool:
+    """A coordinator's leg answered the whisper. True when she pressed 1 and takes it."""
+    call = _call_by_sid(session, call_sid)
+    if call is None:
+        log.warning("whisper answer for unknown call %s", call_sid)
+        return digits == "1"
+    now = utcnow()
+    if digits != "1":
+        session.add(
+            CallEvent(
+                call=call,
+                status="whisper-declined",
+                at=now,
+                payload={"coordinator_id": coordinator_id, "digits": digits},
+            )
+        )
+        session.commit()
+        return False
+    if call.answered_at is None:
+        call.answered_by_id = coordinator_id
+        call.answered_at = now
+        call.ring_seconds = max(0, round((now - call.started_at).total_seconds()))
+        call.result = CallResult.ANSWERED.value
+        session.add(
+            CallEvent(
+                call=call, status="answered", at=now, payload={"coordinator_id": coordinator_id}
+            )
+        )
+        session.commit()
+    return True
+
+
+def declined_coordinators(call: Call) -> set[int]:
+    return {
+        int(event.payload["coordinator_id"])
+        for event in call.events
+        if event.status == "whisper-declined" and event.payload.get("coordinator_id") is not None
+    }
+
+
+def complete_dial(
+    session: Session,
+    snapshot: DirectorySnapshot,
+    params: CallParams,
+    *,
+    dial_status: str,
+    dial_duration: int | None,
+    round_number: int,
+) -> DialDecision:
+    """The coordinators' <Dial> ended: the call was taken, or ring again, or voicemail."""
+    call = ensure_call(session, params)
+    call.dial_status = (dial_status or "")[:20] or None
+    line = next((li for li in snapshot.lines.values() if li.line_id == call.line_id), None)
+    name = line.salesperson_name if line else None
+    now = utcnow()
+    if call.answered_by_id is not None and dial_status in DIAL_PICKED_UP:
+        call.result = CallResult.ANSWERED.value
+        if dial_duration is not None:
+            call.talk_seconds = dial_duration
+        session.commit()
+        return DialDecision("hangup", call.call_sid)
+    if params.call_status in FINAL_STATUSES:
+        # The caller hung up while the coordinators' phones rang.
+        _abandon(call, snapshot, now)
+        session.commit()
+        return DialDecision("hangup", call.call_sid)
+    if dial_status in DIAL_PICKED_UP and round_number == 1:
+        # A leg picked up without pressing 1 (declined, or a personal voicemail took it),
+        # which cancelled the other legs: ring the rest of the team once more.
+        skip = declined_coordinators(call)
+        others = tuple(c for c in snapshot.coordinators if c.user_id not in skip)
+        if others:
+            session.commit()
+            return DialDecision(
+                "ring_again",
+                call.call_sid,
+                salesperson_name=name,
+                coordinators=others,
+                ring_timeout=snapshot.ring_timeout_seconds,
+                caller_id=call.caller_number,
+            )
+    call.result = CallResult.NO_ANSWER.value
+    call.ring_seconds = max(0, round((now - call.started_at).total_seconds()))
+    session.commit()
+    return DialDecision("voicemail", call.call_sid, salesperson_name=name)
+
+
+def _open_enquiry(call: Call, snapshot: DirectorySnapshot, kind: EnquiryKind, now: datetime):
+    enquiry = call_enquiry(call)
+    if enquiry is None:
+        enquiry = Enquiry(
+            call=call,
+            customer_id=call.customer_id,
+            line_id=call.line_id,
+            caller_number=call.caller_number,
+            kind=kind,
+            sla_deadline=snapshot.sla_deadline(now),
+            created_at=now,
+        )
+        _session_of(call).add(enquiry)
+    elif kind == EnquiryKind.VOICEMAIL:
+        enquiry.kind = kind
+    return enquiry
+
+
+def call_enquiry(call: Call) -> Enquiry | None:
+    session = _session_of(call)
+    if call.id is None:
+        session.flush()
+    return session.scalar(select(Enquiry).where(Enquiry.call_id == call.id))
+
+
+def _session_of(call: Call) -> Session:
+    session = object_session(call)
+    if session is None:
+        raise RuntimeError("the call must belong to a session")
+    return session
+
+
+def _abandon(call: Call, snapshot: DirectorySnapshot, now: datetime) -> None:
+    if call.result in (CallResult.RINGING, None):
+        call.result = CallResult.ABANDONED.value
+        _open_enquiry(call, snapshot, EnquiryKind.ABANDONED, now)
+
+
+def record_voicemail(
+    session: Session,
+    snapshot: DirectorySnapshot,
+    params: CallParams,
+    *,
+    recording_url: str | None,
+    recording_seconds: int | None,
+) -> Enquiry | None:
+    """The caller left a message: it becomes (or upgrades) the call's enquiry."""
+    call = ensure_call(session, params)
+    now = utcnow()
+    if not recording_url or not recording_seconds or recording_seconds < 1:
+        # Silence or an immediate hang-up: a missed call, not a voicemail.
+        enquiry = _open_enquiry(call, snapshot, EnquiryKind.MISSED, now)
+        if call.result not in (CallResult.VOICEMAIL,):
+            call.result = CallResult.NO_ANSWER.value
+        session.commit()
+        return enquiry
+    enquiry = _open_enquiry(call, snapshot, EnquiryKind.VOICEMAIL, now)
+    enquiry.recording_url = recording_url[:500]
+    enquiry.recording_seconds = recording_seconds
+    call.recording_url = recording_url[:500]
+    call.result = CallResult.VOICEMAIL.value
+    session.commit()
+    return enquiry
+
+
+def record_transcription(
+    session: Session,
+    snapshot: DirectorySnapshot,
+    params: CallParams,
+    *,
+    status: str,
+    text: str | None,
+    recording_url: str | None,
+) -> Enquiry:
+    """Twilio's transcript of the voicemail (arrives later, maybe before the recording)."""
+    call = ensure_call(session, params)
+    enquiry = _open_enquiry(call, snapshot, EnquiryKind.VOICEMAIL, utcnow())
+    if recording_url and not enquiry.recording_url:
+        enquiry.recording_url = recording_url[:500]
+        call.recording_url = recording_url[:500]
+    if call.result != CallResult.TELECONFERENCE:
+        call.result = CallResult.VOICEMAIL.value
+    if status == "completed" and text:
+        enquiry.transcript = text
+    else:
+        log.info("transcription for call %s: %s", call.call_sid, status)
+    session.commit()
+    return enquiry
+
+
+def apply_status(
+    session: Session,
+    snapshot: DirectorySnapshot,
+    params: CallParams,
+    *,
+    sequence: int | None,
+    duration: int | None,
+    timestamp: datetime | None = None,
+) -> Call:
+    """Apply one status callback, whatever order they arrive in and however often.
+
+    The event is kept in the timeline once; the call's status only moves forward (a late
+    ``ringing`` never overwrites ``completed``; ``SequenceNumber`` orders equal ranks).
+    """
+    status = _known_status(params.call_status)
+    call = ensure_call(session, params)
+    at = timestamp or utcnow()
+    duplicate = any(
+        event.status == (status or params.call_status) and event.sequence_number == sequence
+        for event in call.events
+    )
+    if duplicate:
+        return call
+    session.add(
+        CallEvent(
+            call=call,
+            status=(status or params.call_status or "unknown")[:20],
+            sequence_number=sequence,
+            at=at,
+            payload={k: v for k, v in params.extra.items() if k != "AccountSid"},
+        )
+    )
+    if status is None:
+        session.commit()
+        return call
+    current_rank = _STATUS_RANK.get(_known_status(call.status), -1)
+    new_rank = _STATUS_RANK[CallStatus(status)]
+    newer = sequence is None or sequence > call.last_sequence
+    if new_rank > current_rank or (new_rank == current_rank and newer and new_rank < 3):
+        call.status = status
+    if sequence is not None and sequence > call.last_sequence:
+        call.last_sequence = sequence
+    if status in FINAL_STATUSES and call.ended_at is None:
+        _finish(call, snapshot, at, duration)
+    session.commit()
+    return call
+
+
+def _finish(call: Call, snapshot: DirectorySnapshot, at: datetime, duration: int | None) -> None:
+    call.ended_at = at
+    if duration is not None:
+        call.duration_seconds = duration
+    if call.answered_at is not None and call.talk_seconds is None:
+        call.talk_seconds = max(0, round((at - call.answered_at).total_seconds()))
+    if call.result in (CallResult.RINGING, None):
+        _abandon(call, snapshot, at)
+    elif call.result == CallResult.NO_ANSWER:
+        # Sent to voicemail and hung up without a message: still needs a call back.
+        _open_enquiry(call, snapshot, EnquiryKind.MISSED, at)

@@ -1,0 +1,155 @@
+"""What the call path needs from the directory, cached in-process per directory version.
+
+Every incoming call reads one token (``org_settings.directory_version``); only when it
+changed since the last call are lines, coordinators, hours, holidays and settings read
+again. Directory edits bump the token automatically (models/hours.py), so the next call
+after an edit sees it, in every web worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (
+    BusinessCalendar,
+    Line,
+    OrgSettings,
+    Role,
+    Salesperson,
+    Teleconference,
+    User,
+    directory_version,
+    utcnow,
+)
+
+# Twilio's <Dial> rings at most ten <Number>s at once.
+MAX_SIMULTANEOUS = 10
+
+
+@dataclass(frozen=True)
+class LineInfo:
+    line_id: int
+    salesperson_id: int
+    salesperson_name: str
+    public_number: str
+
+
+@dataclass(frozen=True)
+class Coordinator:
+    user_id: int
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Settings from the environment, used until the organisation sets its own."""
+
+    timezone: str = "UTC"
+    enquiry_sla_minutes: int = 15
+    ring_timeout_seconds: int = 20
+
+
+@dataclass(frozen=True)
+class DirectorySnapshot:
+    version: str
+    calendar: BusinessCalendar
+    lines: dict[str, LineInfo]
+    coordinators: tuple[Coordinator, ...]
+    coordinators_by_id: dict[int, Coordinator]
+    enquiry_sla_minutes: int
+    ring_timeout_seconds: int
+    teleconference_numbers: frozenset[str]
+    org_teleconference_number: str | None = None
+
+    @classmethod
+    def load(cls, session: Session, version: str, defaults: Defaults) -> DirectorySnapshot:
+        settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+        calendar = BusinessCalendar.load(session, defaults.timezone)
+        rows = session.execute(
+            select(
+                Line.id, Line.twilio_number, Line.public_number, Salesperson.id, Salesperson.name
+            )
+            .join(Salesperson, Line.salesperson_id == Salesperson.id)
+            .where(Line.active.is_(True))
+        )
+        lines = {
+            twilio: LineInfo(line_id, sp_id, sp_name, public)
+            for line_id, twilio, public, sp_id, sp_name in rows
+        }
+        coordinators = tuple(
+            Coordinator(user.id, user.name, user.phone)
+            for user in session.scalars(
+                select(User)
+                .where(
+                    User.role == Role.COORDINATOR,
+                    User.active.is_(True),
+                    User.available.is_(True),
+                    User.phone.is_not(None),
+                )
+                .order_by(User.id)
+            )
+        )
+        # Teleconferences that have not ended yet; the PIN check decides the rest.
+        tele_numbers = set(
+            session.scalars(
+                select(Teleconference.dial_in_number)
+                .where(Teleconference.end_at > utcnow() - timedelta(hours=1))
+                .distinct()
+            )
+        )
+        if settings is not None and settings.teleconference_number:
+            tele_numbers.add(settings.teleconference_number)
+        return cls(
+            version=version,
+            calendar=calendar,
+            lines=lines,
+            coordinators=coordinators[:MAX_SIMULTANEOUS],
+            coordinators_by_id={c.user_id: c for c in coordinators},
+            enquiry_sla_minutes=(
+                settings.enquiry_sla_minutes if settings else defaults.enquiry_sla_minutes
+            ),
+            ring_timeout_seconds=(
+                settings.ring_timeout_seconds if settings else defaults.ring_timeout_seconds
+            ),
+            teleconference_numbers=frozenset(tele_numbers),
+            org_teleconference_number=settings.teleconference_number if settings else None,
+        )
+
+    def sla_deadline(self, start: datetime) -> datetime:
+        return self.calendar.add_business_minutes(start, self.enquiry_sla_minutes)
+
+
+class DirectoryCache:
+    """One snapshot per process, reloaded when the directory token changes.
+
+    Teleconference numbers are time-dependent (a finished one drops out), so a snapshot is
+    also refreshed after ``max_age`` even when the token did not change.
+    """
+
+    def __init__(self, defaults: Defaults | None = None, max_age: timedelta = timedelta(minutes=5)):
+        self.defaults = defaults or Defaults()
+        self.max_age = max_age
+        self._snapshot: DirectorySnapshot | None = None
+        self._loaded_at = datetime.min.replace(tzinfo=utcnow().tzinfo)
+        self._lock = threading.Lock()
+        self.loads = 0
+
+    def get(self, session: Session) -> DirectorySnapshot:
+        """The snapshot for the directory as ``session`` sees it now (one cheap read)."""
+        version = directory_version(session)
+        snapshot = self._snapshot
+        now = utcnow()
+        if snapshot is not None and snapshot.version == version:
+            if now - self._loaded_at < self.max_age:
+                return snapshot
+        with self._lock:
+            snapshot = DirectorySnapshot.load(session, version, self.defaults)
+            self._snapshot, self._loaded_at = snapshot, now
+            self.loads += 1
+        return snapshot

@@ -1,0 +1,175 @@
+"""TwiML the voice webhooks answer with, built only through twilio's VoiceResponse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
+from flask import Response
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from .directory import Coordinator
+
+VOICE = "Polly.Amy"
+PREFIX = "/twilio/voice"
+# Twilio transcribes recordings of 2 to 120 seconds.
+MAX_VOICEMAIL_SECONDS = 120
+
+
+def twiml(response: VoiceResponse) -> Response:
+    """A TwiML document as Twilio wants it (text/xml, HTTP 200)."""
+    return Response(str(response), status=200, mimetype="text/xml")
+
+
+def url(path: str, **query: object) -> str:
+    """A webhook URL relative to the request Twilio made (Twilio resolves it)."""
+    params = {k: v for k, v in query.items() if v is not None}
+    return f"{PREFIX}/{path}" + (f"?{urlencode(params)}" if params else "")
+
+
+def say(target: VoiceResponse | Gather, text: str) -> None:
+    target.say(text, voice=VOICE)
+
+
+def ring_coordinators(
+    coordinators: Iterable[Coordinator],
+    *,
+    call_sid: str,
+    timeout: int,
+    caller_id: str | None,
+    round_number: int = 1,
+) -> VoiceResponse:
+    """Ring every coordinator at once; each hears the whisper before being connected."""
+    response = VoiceResponse()
+    dial = Dial(
+        timeout=timeout,
+        action=url("dial-complete", round=round_number),
+        method="POST",
+        caller_id=caller_id,
+    )
+    for coordinator in coordinators:
+        dial.number(
+            coordinator.phone,
+            url=url("whisper", call=call_sid, coordinator=coordinator.user_id),
+            method="POST",
+        )
+    response.append(dial)
+    return response
+
+
+def whisper(text: str, *, call_sid: str, coordinator_id: int | None) -> VoiceResponse:
+    """Played to the coordinator's leg: press 1 to take it; anything else hangs that leg up.
+
+    A personal voicemail that answers never presses 1, so it never swallows the call.
+    """
+    response = VoiceResponse()
+    answer = url("whisper-answer", call=call_sid, coordinator=coordinator_id)
+    gather = Gather(
+        num_digits=1, timeout=6, action=answer, method="POST", action_on_empty_result=True
+    )
+    say(gather, text)
+    response.append(gather)
+    # No key at all: report it, so the call is marked declined by this leg.
+    response.redirect(answer, method="POST")
+    return response
+
+
+def connect_leg() -> VoiceResponse:
+    """An empty document: the coordinator's leg is bridged to the caller."""
+    return VoiceResponse()
+
+
+def hang_up_leg() -> VoiceResponse:
+    response = VoiceResponse()
+    response.hangup()
+    return response
+
+
+def voicemail(salesperson_name: str | None, *, within_hours: bool = True) -> VoiceResponse:
+    """Ask for a message in the salesperson's name and record it (transcribed)."""
+    response = VoiceResponse()
+    whose = f"{salesperson_name}'s line" if salesperson_name else "our sales team"
+    if within_hours:
+        greeting = f"Thank you for calling {whose}. Nobody can take your call right now."
+    else:
+        greeting = f"Thank you for calling {whose}. Our office is closed at the moment."
+    say(
+        response,
+        f"{greeting} Please leave your name, number and message after the tone, "
+        "and we will call you back.",
+    )
+    response.record(
+        action=url("recording"),
+        method="POST",
+        max_length=MAX_VOICEMAIL_SECONDS,
+        timeout=5,
+        finish_on_key="#",
+        play_beep=True,
+        transcribe=True,
+        transcribe_callback=url("transcription"),
+    )
+    say(response, "We did not receive a message. Goodbye.")
+    response.hangup()
+    return response
+
+
+def voicemail_thanks() -> VoiceResponse:
+    response = VoiceResponse()
+    say(response, "Thank you. Your message has been passed on and we will call you back.")
+    response.hangup()
+    return response
+
+
+def fallback(numbers: list[str], *, timeout: int) -> VoiceResponse:
+    """Degraded mode, built without the database: dial the fallback numbers, or record."""
+    if not numbers:
+        return voicemail(None)
+    response = VoiceResponse()
+    dial = Dial(timeout=timeout, action=url("fallback/dial-complete"), method="POST")
+    for number in numbers[:10]:
+        dial.number(number)
+    response.append(dial)
+    return response
+
+
+def ask_for_pin(attempt: int, *, retry: bool = False) -> VoiceResponse:
+    response = VoiceResponse()
+    action = url("conference/pin", attempt=attempt)
+    gather = Gather(
+        input="dtmf",
+        finish_on_key="#",
+        timeout=10,
+        action=action,
+        method="POST",
+        action_on_empty_result=True,
+    )
+    if retry:
+        say(gather, "Sorry, that PIN is not valid for a conference starting now. ")
+    say(gather, "Please enter your conference PIN, followed by the hash key.")
+    response.append(gather)
+    response.redirect(action, method="POST")
+    return response
+
+
+def join_conference(room: str, title: str | None) -> VoiceResponse:
+    response = VoiceResponse()
+    say(response, f"Joining {title}." if title else "Joining your conference.")
+    dial = Dial()
+    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=False)
+    response.append(dial)
+    return response
+
+
+def goodbye_wrong_pin() -> VoiceResponse:
+    response = VoiceResponse()
+    say(
+        response,
+        "Sorry, we could not find a conference for that PIN. Please check your invitation "
+        "and call again. Goodbye.",
+    )
+    response.hangup()
+    return response
+
+
+def empty() -> VoiceResponse:
+    return VoiceResponse()

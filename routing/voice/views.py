@@ -1,0 +1,253 @@
+"""Twilio voice webhooks. Thin: parse the form, call a service, answer TwiML.
+
+No path here ever answers Twilio with an error: a failure is logged and the caller gets
+TwiML that still reaches a human or a voicemail (see ``_never_fail``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from ..database import get_session
+from . import calls, conference
+from . import twiml as t
+from .directory import DirectoryCache, DirectorySnapshot
+from .whisper import whisper_text
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
+CACHE_EXTENSION = "switchboard_directory_cache"
+
+
+def _snapshot() -> DirectorySnapshot:
+    cache: DirectoryCache = current_app.extensions[CACHE_EXTENSION]
+    return cache.get(get_session())
+
+
+def _region() -> str:
+    return current_app.config.get("DEFAULT_REGION", "US")
+
+
+def _int(name: str, source: Any = None) -> int | None:
+    raw = (source if source is not None else request.form).get(name)
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _fallback_twiml() -> VoiceResponse:
+    return t.fallback(
+        list(current_app.config.get("FALLBACK_NUMBERS") or []),
+        timeout=int(current_app.config.get("RING_TIMEOUT_SECONDS") or 20),
+    )
+
+
+def _never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
+    """Answer ``on_error()`` TwiML with 200 when the view fails (database down, a bug)."""
+
+    def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return view(*args, **kwargs)
+            except Exception:
+                log.exception(
+                    "voice webhook %s failed for call %s; answering safe TwiML",
+                    request.path,
+                    request.form.get("CallSid"),
+                )
+                try:
+                    get_session().rollback()
+                except Exception:
+                    log.exception("rollback after a failed voice webhook failed")
+                return t.twiml(on_error())
+
+        return wrapped
+
+    return decorator
+
+
+@bp.post("/incoming")
+@_never_fail(_fallback_twiml)
+def incoming() -> Response:
+    """A call arrived on one of our numbers: ring coordinators, voicemail, or PIN entry."""
+    params = calls.CallParams.from_form(request.form)
+    snapshot = _snapshot()
+    decision = calls.route_incoming_call(get_session(), snapshot, params, region=_region())
+    if decision.action == "teleconference":
+        return t.twiml(t.ask_for_pin(1))
+    if decision.action == "voicemail":
+        return t.twiml(t.voicemail(decision.salesperson_name, within_hours=decision.within_hours))
+    return t.twiml(
+        t.ring_coordinators(
+            decision.coordinators,
+            call_sid=decision.call_sid,
+            timeout=decision.ring_timeout,
+            caller_id=decision.caller_id,
+        )
+    )
+
+
+@bp.post("/whisper")
+@_never_fail(t.hang_up_leg)
+def whisper() -> Response:
+    """Played to a coordinator who picked up: whose customer is calling; press 1."""
+    call_sid = request.args.get("call") or request.form.get("ParentCallSid") or ""
+    coordinator_id = _int("coordinator", request.args)
+    text = whisper_text(get_session(), call_sid)
+    return t.twiml(t.whisper(text, call_sid=call_sid, coordinator_id=coordinator_id))
+
+
+@bp.post("/whisper-answer")
+@_never_fail(t.hang_up_leg)
+def whisper_answer() -> Response:
+    """The coordinator's key after the whisper: 1 connects her, anything else hangs up."""
+    call_sid = request.args.get("call") or request.form.get("ParentCallSid") or ""
+    coordinator_id = _int("coordinator", request.args)
+    digits = (request.form.get("Digits") or "").strip()
+    taken = calls.accept_whisper(get_session(), call_sid, coordinator_id, digits)
+    return t.twiml(t.connect_leg() if taken else t.hang_up_leg())
+
+
+def _voicemail_without_db() -> VoiceResponse:
+    return t.voicemail(None)
+
+
+@bp.post("/dial-complete")
+@_never_fail(_voicemail_without_db)
+def dial_complete() -> Response:
+    """The coordinators' <Dial> ended (DialCallStatus): done, ring again, or voicemail."""
+    params = calls.CallParams.from_form(request.form)
+    decision = calls.complete_dial(
+        get_session(),
+        _snapshot(),
+        params,
+        dial_status=(request.form.get("DialCallStatus") or "").strip(),
+        dial_duration=_int("DialCallDuration"),
+        round_number=_int("round", request.args) or 1,
+    )
+    if decision.action == "hangup":
+        return t.twiml(t.empty() if params.call_status in calls.FINAL_STATUSES else _hangup())
+    if decision.action == "ring_again":
+        return t.twiml(
+            t.ring_coordinators(
+                decision.coordinators,
+                call_sid=decision.call_sid,
+                timeout=decision.ring_timeout,
+                caller_id=decision.caller_id,
+                round_number=2,
+            )
+        )
+    return t.twiml(t.voicemail(decision.salesperson_name))
+
+
+def _hangup() -> VoiceResponse:
+    response = VoiceResponse()
+    response.hangup()
+    return response
+
+
+@bp.post("/recording")
+@_never_fail(t.voicemail_thanks)
+def recording() -> Response:
+    """The voicemail was recorded: store it on the call's enquiry and thank the caller."""
+    params = calls.CallParams.from_form(request.form)
+    calls.record_voicemail(
+        get_session(),
+        _snapshot(),
+        params,
+        recording_url=request.form.get("RecordingUrl"),
+        recording_seconds=_int("RecordingDuration"),
+    )
+    return t.twiml(t.voicemail_thanks())
+
+
+@bp.post("/transcription")
+@_never_fail(t.empty)
+def transcription() -> Response:
+    """Twilio's transcript of a voicemail: stored on the enquiry."""
+    params = calls.CallParams.from_form(request.form)
+    calls.record_transcription(
+        get_session(),
+        _snapshot(),
+        params,
+        status=(request.form.get("TranscriptionStatus") or "").strip(),
+        text=request.form.get("TranscriptionText"),
+        recording_url=request.form.get("RecordingUrl"),
+    )
+    return t.twiml(t.empty())
+
+
+def _timestamp() -> datetime | None:
+    raw = request.form.get("Timestamp")
+    if not raw:
+        return None
+    try:
+        return parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.post("/status")
+@_never_fail(t.empty)
+def status() -> Response:
+    """Status callback of a call: applied once, in any order; ends missed calls."""
+    params = calls.CallParams.from_form(request.form)
+    stamp = _timestamp()
+    calls.apply_status(
+        get_session(),
+        _snapshot(),
+        params,
+        sequence=_int("SequenceNumber"),
+        duration=_int("CallDuration"),
+        timestamp=stamp if stamp is not None and stamp.tzinfo is not None else None,
+    )
+    return t.twiml(t.empty())
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    """Twilio's fallback URL: dial the fallback numbers without touching the database."""
+    try:
+        return t.twiml(_fallback_twiml())
+    except Exception:
+        log.exception("fallback TwiML failed; recording a voicemail instead")
+        return t.twiml(t.voicemail(None))
+
+
+@bp.post("/fallback/dial-complete")
+def fallback_dial_complete() -> Response:
+    """The fallback <Dial> ended: connected calls end; otherwise take a voicemail."""
+    if (request.form.get("DialCallStatus") or "") in calls.DIAL_PICKED_UP:
+        return t.twiml(_hangup())
+    return t.twiml(t.voicemail(None))
+
+
+@bp.post("/conference/pin")
+@_never_fail(t.goodbye_wrong_pin)
+def conference_pin() -> Response:
+    """A teleconference PIN was entered: join the room, ask again, or say goodbye."""
+    attempt = _int("attempt", request.args) or 1
+    snapshot = _snapshot()
+    result = conference.check_pin(
+        get_session(),
+        pin=request.form.get("Digits") or "",
+        dialled_number=calls.normalise_dialled(request.form.get("To") or "", _region()),
+        org_number=snapshot.org_teleconference_number,
+        attempt=attempt,
+    )
+    if result.room:
+        return t.twiml(t.join_conference(result.room, result.title))
+    if result.attempts_left <= 0:
+        return t.twiml(t.goodbye_wrong_pin())
+    return t.twiml(t.ask_for_pin(attempt + 1, retry=True))
