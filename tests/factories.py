@@ -124,8 +124,7 @@ def make_call(
         status=status,
         answered_by_id=answered_by.id if answered_by else None,
         answered_at=utcnow() if answered_by else None,
-        result="answered" if answered_by else "ringing",
-        **fields,
+        **{"result": "answered" if answered_by else "ringing", **fields},
     )
     session.add(call)
     session.flush()

@@ -19,7 +19,7 @@ MONDAY_9AM = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 @pytest.fixture
 def settings() -> DeskSettings:
-    return DeskSettings(zone=ZONE, region="US", mail_from="Acme Sales <sales@acme.test>")
+    return DeskSettings(zone=ZONE, region="US", mail_from="Acme Sales <sales@acme.example.com>")
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def org(db_session):
     row.name = "Acme"
     row.timezone = "America/New_York"
     row.teleconference_number = "+16465550100"
-    row.supervisor_email = "boss@acme.test"
+    row.supervisor_email = "boss@acme.example.com"
     db_session.add(row)
     db_session.flush()
     return db_session
@@ -44,4 +44,4 @@ def coordinator(db_session):
 
 @pytest.fixture
 def alice(db_session):
-    return make_salesperson(db_session, name="Alice Seller", email="alice@acme.test")
+    return make_salesperson(db_session, name="Alice Seller", email="alice@acme.example.com")

@@ -16,7 +16,6 @@ from routing.desk.booking import (
 )
 from routing.desk.errors import InvalidDisposition, SlotTaken
 from tests.factories import make_customer
-
 from tests.routing.desk.conftest import MONDAY_9AM, ZONE
 
 
@@ -29,7 +28,7 @@ def _book(session, alice, customer, coordinator, start, minutes=30):
         length_minutes=minutes,
         zone=ZONE,
         actor=coordinator,
-        mail_from="Acme Sales <sales@acme.test>",
+        mail_from="Acme Sales <sales@acme.example.com>",
         place="Showroom",
         now=MONDAY_9AM,
     )
@@ -55,7 +54,9 @@ def test_weekends_and_holidays_have_no_slots(org, alice):
 def test_booking_claims_every_slot_it_covers_and_removes_them_from_free_slots(
     org, alice, coordinator
 ):
-    customer = make_customer(org, name="Dana Buyer", email="dana@buyer.test", salesperson=alice)
+    customer = make_customer(
+        org, name="Dana Buyer", email="dana@buyer.example.com", salesperson=alice
+    )
     start = MONDAY_9AM + timedelta(hours=2)  # 11:00 local
     appointment = _book(org, alice, customer, coordinator, start, minutes=60)
     claimed = org.scalars(
@@ -88,11 +89,11 @@ def test_slot_outside_working_hours_or_in_the_past_is_refused(org, alice, coordi
 
 
 def test_appointment_invites_carry_an_ics_for_customer_and_salesperson(org, alice, coordinator):
-    customer = make_customer(org, name="Dana Buyer", email="dana@buyer.test")
+    customer = make_customer(org, name="Dana Buyer", email="dana@buyer.example.com")
     start = MONDAY_9AM + timedelta(hours=5)  # 14:00 local
     appointment = _book(org, alice, customer, coordinator, start)
     emails = org.scalars(select(OutboundEmail).order_by(OutboundEmail.to_email)).all()
-    assert [e.to_email for e in emails] == ["alice@acme.test", "dana@buyer.test"]
+    assert [e.to_email for e in emails] == ["alice@acme.example.com", "dana@buyer.example.com"]
     for email in emails:
         assert email.kind == "appointment-invite"
         assert "Monday 23 November 2026, 14:00–14:30 (America/New_York)" in email.text_body
@@ -105,26 +106,27 @@ def test_appointment_invites_carry_an_ics_for_customer_and_salesperson(org, alic
         assert event.decoded("dtend") == start + timedelta(minutes=30)
         assert str(event["uid"]) == f"appointment-{appointment.id}@switchboard"
         attendees = {str(a).lower() for a in event.get("attendee")}
-        assert attendees == {"mailto:alice@acme.test", "mailto:dana@buyer.test"}
-    customer_email = next(e for e in emails if e.to_email == "dana@buyer.test")
-    assert customer_email.reply_to == "alice@acme.test"
+        assert attendees == {"mailto:alice@acme.example.com", "mailto:dana@buyer.example.com"}
+    customer_email = next(e for e in emails if e.to_email == "dana@buyer.example.com")
+    assert customer_email.reply_to == "alice@acme.example.com"
     assert "Showroom" in customer_email.text_body
 
 
-def test_teleconference_gets_a_pin_the_dial_in_number_and_invites_for_all(
-    org, alice, coordinator
-):
-    customer = make_customer(org, name="Dana Buyer", email="dana@buyer.test")
+def test_teleconference_gets_a_pin_the_dial_in_number_and_invites_for_all(org, alice, coordinator):
+    customer = make_customer(org, name="Dana Buyer", email="dana@buyer.example.com")
     start = MONDAY_9AM + timedelta(days=1)
     conference = create_teleconference(
         org,
         title="Kitchen plans",
         start=start,
         length_minutes=45,
-        participants=[("Eve Architect", "eve@arch.test"), ("Dana again", "DANA@buyer.test")],
+        participants=[
+            ("Eve Architect", "eve@arch.example.com"),
+            ("Dana again", "DANA@buyer.example.com"),
+        ],
         zone=ZONE,
         actor=coordinator,
-        mail_from="Acme Sales <sales@acme.test>",
+        mail_from="Acme Sales <sales@acme.example.com>",
         customer=customer,
         salesperson=alice,
         now=MONDAY_9AM,
@@ -133,9 +135,9 @@ def test_teleconference_gets_a_pin_the_dial_in_number_and_invites_for_all(
     assert len(conference.pin) == 6 and conference.pin.isdigit()
     assert conference.end_at - conference.start_at == timedelta(minutes=45)
     assert sorted(p.email for p in conference.participants) == [
-        "alice@acme.test",
-        "dana@buyer.test",
-        "eve@arch.test",
+        "alice@acme.example.com",
+        "dana@buyer.example.com",
+        "eve@arch.example.com",
     ]
     emails = org.scalars(select(OutboundEmail)).all()
     assert sorted(e.to_email for e in emails) == sorted(p.email for p in conference.participants)
@@ -172,7 +174,7 @@ def test_teleconference_pins_are_unique_among_upcoming_conferences(
         participants=[],
         zone=ZONE,
         actor=coordinator,
-        mail_from="sales@acme.test",
+        mail_from="sales@acme.example.com",
         customer=customer,
         salesperson=alice,
         now=MONDAY_9AM,
@@ -193,7 +195,7 @@ def test_teleconference_without_dial_in_number_or_in_the_past_is_refused(
             participants=[],
             zone=ZONE,
             actor=coordinator,
-            mail_from="sales@acme.test",
+            mail_from="sales@acme.example.com",
             customer=customer,
             salesperson=alice,
             now=MONDAY_9AM,

@@ -1,0 +1,101 @@
+"""Missed-enquiry SLA breaches: the team supervisor hears once per enquiry.
+
+Run periodically by the worker. The outbox idempotency key (one per enquiry and
+recipient) makes a re-run, or two workers racing, harmless; ``sla_breach_alerted_at``
+keeps the next scan from looking at the enquiry again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Enquiry, EnquiryStatus, Line, OrgSettings, Role, User, utcnow
+from models.contact import format_phone
+
+from .outbox import enqueue_email
+from .templates import render_email
+
+
+def supervisors(session: Session) -> list[tuple[str, str]]:
+    """(name, email) of whoever hears about breaches: the supervisor, else every admin."""
+    settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    if settings is not None and settings.supervisor_email:
+        return [("Supervisor", settings.supervisor_email)]
+    admins = session.scalars(
+        select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
+    )
+    return [(admin.name, admin.email) for admin in admins]
+
+
+def alert_breached_enquiries(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    console_url: str = "http://127.0.0.1:5000",
+    default_timezone: str = "UTC",
+) -> int:
+    """Queue one alert per unresolved enquiry past its deadline; returns how many enquiries.
+
+    Adds to the caller's transaction; the caller commits.
+    """
+    now = now or utcnow()
+    breached = session.scalars(
+        select(Enquiry)
+        .where(
+            Enquiry.status != EnquiryStatus.RESOLVED,
+            Enquiry.sla_deadline < now,
+            Enquiry.sla_breach_alerted_at.is_(None),
+        )
+        .options(
+            selectinload(Enquiry.customer),
+            selectinload(Enquiry.owner),
+            selectinload(Enquiry.line).selectinload(Line.salesperson),
+        )
+        .order_by(Enquiry.sla_deadline)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not breached:
+        return 0
+    recipients = supervisors(session)
+    settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    zone = ZoneInfo((settings.timezone if settings else None) or default_timezone)
+    queue_url = f"{console_url.rstrip('/')}/enquiries"
+    for enquiry in breached:
+        caller = (
+            enquiry.customer.name
+            if enquiry.customer
+            else format_phone(enquiry.caller_number) or "Withheld number"
+        )
+        overdue = max(1, int((now - enquiry.sla_deadline).total_seconds() // 60))
+        for name, email in recipients:
+            rendered = render_email(
+                "sla-breach",
+                recipient_name=name,
+                enquiry=enquiry,
+                caller=caller,
+                line_name=(
+                    f"{enquiry.line.salesperson.name}'s line" if enquiry.line else "Unknown line"
+                ),
+                received=f"{enquiry.created_at.astimezone(zone):%d %b %H:%M}",
+                deadline=f"{enquiry.sla_deadline.astimezone(zone):%d %b %H:%M} ({zone.key})",
+                overdue_minutes=overdue,
+                owner_name=enquiry.owner.name if enquiry.owner else "nobody has claimed it",
+                queue_url=queue_url,
+            )
+            enqueue_email(
+                session,
+                kind="sla-breach",
+                idempotency_key=f"sla-breach:{enquiry.id}:{email.lower()}",
+                to_email=email,
+                to_name=name,
+                subject=rendered.subject,
+                text_body=rendered.text_body,
+                html_body=rendered.html_body,
+            )
+        enquiry.sla_breach_alerted_at = now
+    session.flush()
+    return len(breached)
