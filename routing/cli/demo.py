@@ -1,0 +1,38 @@
+"""``switchboard demo``: a realistic organisation to click through."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from routing.database import get_db
+
+
+@click.command("demo")
+@click.option("--url", default=None, help="Where the console runs (default http://127.0.0.1:PORT).")
+@with_appcontext
+def demo(url: str | None) -> None:
+    """Load the demo organisation (safe to run again: nothing is duplicated)."""
+    import os
+
+    from routing.directory.demo import DEMO_PASSWORD, load_demo
+
+    with get_db().session() as session:
+        result = load_demo(
+            session,
+            timezone=current_app.config["TIMEZONE"],
+            region=current_app.config["DEFAULT_REGION"],
+        )
+    base = (url or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}").rstrip("/")
+    click.echo(result.summary())
+    click.echo("")
+    click.echo(f"Console: {base}/login   (password for every demo login: {DEMO_PASSWORD})")
+    for role, email in result.logins:
+        click.echo(f"  {role:<16} {email}")
+    click.echo("")
+    click.echo("Watch a call arrive (with the server running):")
+    click.echo(
+        f"  switchboard simulate call --from {result.sample_caller} "
+        f"--to {result.sample_twilio_number} --url {base}"
+    )
