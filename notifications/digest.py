@@ -1,0 +1,232 @@
+"""The salesperson's daily digest: what happened on their old line today.
+
+Salespeople no longer answer their old mobile number; this email tells them, once a day,
+who called, what the coordinators did with each call (appointment booked, handed to an
+account manager, refund request …) and which callers still wait for a call back.
+
+Run periodically by the worker. The digest for a local day falls due when the team
+closes that day (end of day when closed); a run finds every salesperson with calls that
+day and queues one email each. The idempotency key ``digest:<salesperson>:<day>`` makes
+re-runs and racing workers harmless, and a run also catches up yesterday's digest after
+a worker outage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import (
+    Appointment,
+    Call,
+    CallResult,
+    Enquiry,
+    EnquiryStatus,
+    Line,
+    OrgSettings,
+    OutboundEmail,
+    Salesperson,
+    utcnow,
+)
+from models.contact import format_phone
+from models.hours import BusinessCalendar
+
+from .outbox import enqueue_email
+from .templates import render_email
+
+RESULT_WORDS = {
+    CallResult.ANSWERED.value: "answered",
+    CallResult.VOICEMAIL.value: "voicemail left",
+    CallResult.ABANDONED.value: "caller hung up before anyone answered",
+    CallResult.NO_ANSWER.value: "not answered",
+    CallResult.FALLBACK.value: "sent to the fallback number",
+    CallResult.RINGING.value: "ringing",
+}
+OUTCOME_WORDS = {
+    "appointment": "appointment booked with you",
+    "teleconference": "teleconference booked",
+    "account_management": "handed to an account manager",
+    "refund_request": "refund or cancellation request (escalated to you)",
+    "general_enquiry": "general enquiry, handled",
+    "wrong_number": "wrong number or spam",
+}
+
+
+@dataclass(frozen=True)
+class DigestCall:
+    at: str
+    caller: str
+    result: str
+    outcome: str
+    handled_by: str
+    notes: str
+
+
+def digest_due_at(calendar: BusinessCalendar, day: date) -> datetime:
+    """When the digest for local ``day`` may go: closing time, or the end of a closed day."""
+    period = calendar.opening_period(day)
+    if period is not None and calendar.hours:
+        return period[1]
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=calendar.timezone).astimezone(
+        UTC
+    )
+
+
+def _day_bounds(calendar: BusinessCalendar, day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=calendar.timezone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=calendar.timezone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _caller(call: Call) -> str:
+    if call.customer is not None:
+        who = call.customer.name
+        if call.customer.company:
+            who += f" ({call.customer.company})"
+        return who
+    return format_phone(call.caller_number) or "Withheld number"
+
+
+def queue_salesperson_digests(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    default_timezone: str = "UTC",
+    console_url: str = "http://127.0.0.1:5000",
+) -> int:
+    """Queue every digest that is due and not yet queued; returns how many were queued.
+
+    Adds to the caller's transaction; the caller commits.
+    """
+    now = now or utcnow()
+    calendar = BusinessCalendar.load(session, default_timezone)
+    today = calendar.local(now).date()
+    queued = 0
+    for day in (today - timedelta(days=1), today):
+        if now < digest_due_at(calendar, day):
+            continue
+        queued += _queue_day(session, calendar, day, console_url)
+    return queued
+
+
+def _queue_day(session: Session, calendar: BusinessCalendar, day: date, console_url: str) -> int:
+    start, end = _day_bounds(calendar, day)
+    calls = session.scalars(
+        select(Call)
+        .join(Line, Line.id == Call.line_id)
+        .where(Call.started_at >= start, Call.started_at < end)
+        .options(
+            selectinload(Call.customer),
+            selectinload(Call.answered_by),
+            selectinload(Call.line).selectinload(Line.salesperson),
+        )
+        .order_by(Call.started_at)
+    ).all()
+    by_salesperson: dict[int, list[Call]] = {}
+    for call in calls:
+        if call.line is not None and call.result != CallResult.TELECONFERENCE.value:
+            by_salesperson.setdefault(call.line.salesperson_id, []).append(call)
+    if not by_salesperson:
+        return 0
+    keys = {sid: f"digest:{sid}:{day.isoformat()}" for sid in by_salesperson}
+    already = set(
+        session.scalars(
+            select(OutboundEmail.idempotency_key).where(
+                OutboundEmail.idempotency_key.in_(list(keys.values()))
+            )
+        )
+    )
+    org = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    org_name = org.name if org and org.name else "Switchboard"
+    queued = 0
+    for salesperson_id, their_calls in by_salesperson.items():
+        if keys[salesperson_id] in already:
+            continue
+        salesperson = their_calls[0].line.salesperson
+        if not salesperson.active:
+            continue
+        _queue_one(session, calendar, day, salesperson, their_calls, org_name, console_url)
+        queued += 1
+    return queued
+
+
+def _queue_one(
+    session: Session,
+    calendar: BusinessCalendar,
+    day: date,
+    salesperson: Salesperson,
+    calls: list[Call],
+    org_name: str,
+    console_url: str,
+) -> None:
+    start, end = _day_bounds(calendar, day)
+    rows = [
+        DigestCall(
+            at=f"{calendar.local(call.started_at):%H:%M}",
+            caller=_caller(call),
+            result=RESULT_WORDS.get(call.result or "", call.result or "in progress"),
+            outcome=OUTCOME_WORDS.get(call.outcome.value, call.outcome.value)
+            if call.outcome
+            else "",
+            handled_by=call.answered_by.name if call.answered_by else "",
+            notes=call.disposition_notes or "",
+        )
+        for call in calls
+    ]
+    appointments = session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.salesperson_id == salesperson.id,
+            Appointment.created_at >= start,
+            Appointment.created_at < end,
+        )
+        .options(selectinload(Appointment.customer))
+        .order_by(Appointment.start_at)
+    ).all()
+    line_ids = [line.id for line in salesperson.lines]
+    waiting = session.scalars(
+        select(Enquiry)
+        .where(Enquiry.line_id.in_(line_ids), Enquiry.status != EnquiryStatus.RESOLVED)
+        .options(selectinload(Enquiry.customer))
+        .order_by(Enquiry.sla_deadline)
+    ).all()
+    rendered = render_email(
+        "salesperson-digest",
+        org_name=org_name,
+        salesperson_name=salesperson.name,
+        day=f"{day:%A %d %B %Y}",
+        calls=rows,
+        answered=sum(1 for call in calls if call.result == CallResult.ANSWERED.value),
+        appointments=[
+            {
+                "when": f"{calendar.local(a.start_at):%a %d %b %H:%M}",
+                "customer": a.customer.name,
+                "place": a.place or "",
+            }
+            for a in appointments
+        ],
+        waiting=[
+            {
+                "caller": enquiry.customer.name
+                if enquiry.customer
+                else format_phone(enquiry.caller_number) or "Withheld number",
+                "kind": enquiry.kind.value,
+                "transcript": enquiry.transcript or "",
+            }
+            for enquiry in waiting
+        ],
+        console_url=console_url.rstrip("/"),
+    )
+    enqueue_email(
+        session,
+        kind="salesperson-digest",
+        idempotency_key=f"digest:{salesperson.id}:{day.isoformat()}",
+        to_email=salesperson.email,
+        to_name=salesperson.name,
+        subject=rendered.subject,
+        text_body=rendered.text_body,
+        html_body=rendered.html_body,
+    )
