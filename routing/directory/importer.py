@@ -429,7 +429,9 @@ def _import_customers(
     session: Session, rows: Sequence[CsvRow], region: str, report: Progress
 ) -> ImportSummary:
     check = _Checker(region)
-    salespeople = dict(session.execute(select(Salesperson.email, Salesperson.id)).tuples().all())
+    salespeople = {
+        row.email: row.id for row in session.execute(select(Salesperson.email, Salesperson.id))
+    }
     parsed: list[_CustomerRow] = []
     by_phone: dict[str, _CustomerRow] = {}
     by_email: dict[str, _CustomerRow] = {}
