@@ -7,6 +7,7 @@ The variable names are part of the product's contract (PRODUCT.md section 7).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 ENVIRONMENTS = ("development", "production", "test")
+_E164 = re.compile(r"^\+[1-9][0-9]{3,14}$")
 
 
 class ConfigError(Exception):
@@ -83,12 +85,32 @@ class Config:
         return "development-auth-token"
 
     def validate(self) -> None:
+        """Refuse settings the processes could not work with, naming the variable."""
         try:
             from zoneinfo import ZoneInfo
 
             ZoneInfo(self.TIMEZONE)
         except Exception:
-            raise ConfigError(f"TIMEZONE is not a known time zone: {self.TIMEZONE!r}") from None
+            raise ConfigError(
+                f"TIMEZONE is not a known time zone: {self.TIMEZONE!r} (e.g. Europe/London)"
+            ) from None
+        import phonenumbers
+
+        if self.DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(
+                f"DEFAULT_REGION must be a two-letter country code such as US or GB, "
+                f"got {self.DEFAULT_REGION!r}"
+            )
+        for number in self.FALLBACK_NUMBERS:
+            if not _E164.match(number):
+                raise ConfigError(
+                    f"FALLBACK_NUMBERS must be comma-separated E.164 numbers such as "
+                    f"+14155550100, got {number!r}"
+                )
+        if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"PUBLIC_BASE_URL must start with https:// or http://, got {self.PUBLIC_BASE_URL!r}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         """Every upper-case setting, as Flask's ``app.config`` wants it."""
@@ -102,6 +124,8 @@ class DevelopmentConfig(Config):
 
 
 class TestConfig(Config):
+    # Not a test case, whatever pytest's name-based collection thinks.
+    __test__ = False
     ENV_NAME = "test"
     TESTING = True
 
