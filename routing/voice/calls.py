@@ -8,6 +8,7 @@ webhooks and repeats status callbacks, and a repeat must change nothing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,28 +111,50 @@ def _call_by_sid(session: Session, call_sid: str) -> Call | None:
     return session.scalar(select(Call).where(Call.call_sid == call_sid))
 
 
+_E164 = re.compile(r"\+[1-9]\d{3,14}")
+# What Twilio sends in ``From`` when the caller's number is hidden: "anonymous", or
+# these numbers spelling ANONYMOUS, RESTRICTED, BLOCKED, UNAVAILABLE, UNKNOWN on a keypad.
+WITHHELD_CALLERS = frozenset({"+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253"})
+
+
 def normalise_dialled(raw: str, region: str) -> str:
+    """The number Twilio says was dialled (already E.164 from Twilio; fixed up otherwise)."""
+    if _E164.fullmatch(raw):
+        return raw
     return try_normalise_phone(raw, region) or raw
 
 
+def normalise_caller(raw: str, region: str) -> str | None:
+    """The caller's E.164 number, or None when withheld, anonymous or malformed."""
+    if raw in WITHHELD_CALLERS:
+        return None
+    if _E164.fullmatch(raw):
+        return raw
+    return try_normalise_phone(raw, region)
+
+
 def route_incoming_call(
-    session: Session, snapshot: DirectorySnapshot, params: CallParams, *, region: str = "US"
+    session: Session,
+    snapshot: DirectorySnapshot,
+    params: CallParams,
+    *,
+    region: str = "US",
+    now: datetime | None = None,
 ) -> IncomingDecision:
     """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN."""
     if not params.call_sid:
         raise MissingCallSid("CallSid is required")
     call = _call_by_sid(session, params.call_sid)
     if call is None:
-        call = _create_call(session, snapshot, params, region)
+        call = _create_call(session, snapshot, params, region, now or utcnow())
     return _incoming_decision(snapshot, call)
 
 
 def _create_call(
-    session: Session, snapshot: DirectorySnapshot, params: CallParams, region: str
+    session: Session, snapshot: DirectorySnapshot, params: CallParams, region: str, now: datetime
 ) -> Call:
     to_number = normalise_dialled(params.to_number, region)
-    caller = try_normalise_phone(params.from_number, region)
-    now = utcnow()
+    caller = normalise_caller(params.from_number, region)
     call = Call(
         call_sid=params.call_sid,
         to_number=to_number[:32],
@@ -211,7 +234,7 @@ def ensure_call(session: Session, params: CallParams, *, region: str = "US") -> 
         call_sid=params.call_sid,
         to_number=normalise_dialled(params.to_number, region)[:32],
         from_number=params.from_number[:64] or "unknown",
-        caller_number=try_normalise_phone(params.from_number, region),
+        caller_number=normalise_caller(params.from_number, region),
         status=CallStatus.IN_PROGRESS.value,
         result=CallResult.FALLBACK.value,
         started_at=utcnow(),

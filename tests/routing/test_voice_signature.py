@@ -63,9 +63,7 @@ class TestBehindAProxy:
     def test_signature_over_the_public_url_is_accepted(self, client):
         # Twilio requested https://switchboard.example.com/...; the proxy forwarded it
         # to the app as http://localhost/... The public URL is what Twilio signed.
-        response = signed_post(
-            client, FALLBACK, PARAMS, base_url="https://switchboard.example.com"
-        )
+        response = signed_post(client, FALLBACK, PARAMS, base_url="https://switchboard.example.com")
         assert response.status_code == 200
 
     def test_signature_over_the_internal_url_is_refused(self, client):
