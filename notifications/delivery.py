@@ -159,6 +159,7 @@ def dispatch_due(
     concurrency: int = 1,
     max_batches: int | None = None,
     rng: random.Random | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DispatchReport:
     """Send everything that is due now, batch by batch, until nothing due is left."""
     report = DispatchReport()
@@ -166,6 +167,8 @@ def dispatch_due(
     try:
         batches = 0
         while max_batches is None or batches < max_batches:
+            if should_stop is not None and should_stop():
+                break
             ids = claim_due(db, now=clock(), limit=batch)
             if not ids:
                 break

@@ -50,5 +50,9 @@ def _register() -> None:
     main.add_command(users.token)
     main.add_command(demo.demo)
 
+    from . import worker
+
+    main.add_command(worker.worker)
+
 
 _register()
