@@ -54,5 +54,9 @@ def _register() -> None:
 
     main.add_command(worker.worker)
 
+    from . import simulate
+
+    main.add_command(simulate.simulate)
+
 
 _register()
