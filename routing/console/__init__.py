@@ -8,4 +8,9 @@ from .views import bp
 
 
 def init_app(app: Flask) -> None:
+    # Importing the modules attaches their views to the console blueprint.
+    from . import calls, customers, enquiries, helpers, twiml  # noqa: F401
+
+    helpers.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(twiml.bp)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Enquiry, EnquiryStatus, Line, User, audit, utcnow
 
+from ..telephony import CallController
 from .errors import AlreadyDisposed, EnquiryNotFound, NotClaimable
 
 
@@ -106,3 +107,42 @@ def release_enquiry(session: Session, enquiry_id: int, *, actor: User) -> Enquir
     )
     session.flush()
     return enquiry
+
+
+def place_callback(
+    session: Session,
+    enquiry_id: int,
+    *,
+    actor: User,
+    controller: CallController,
+    twiml_url: str,
+) -> str:
+    """Click-to-call: Twilio rings the coordinator, then (``twiml_url``) dials the customer.
+
+    Claims the enquiry for her first. Returns the new call's SID.
+    """
+    enquiry = claim_enquiry(session, enquiry_id, actor=actor)
+    if not enquiry.caller_number:
+        raise NotClaimable("The caller's number was withheld: there is no number to call back.")
+    if not actor.phone:
+        raise NotClaimable("Your user has no phone number: ask an admin to add one.")
+    line = session.get(Line, enquiry.line_id) if enquiry.line_id else None
+    from_number = line.twilio_number if line else None
+    if from_number is None:
+        from_number = session.scalar(
+            select(Line.twilio_number).where(Line.active.is_(True)).order_by(Line.id).limit(1)
+        )
+    if from_number is None:
+        raise NotClaimable("No Twilio number is configured to call from.")
+    sid = controller.place_call(to=actor.phone, from_=from_number, url=twiml_url)
+    audit.record(
+        session,
+        actor=actor.email,
+        actor_user_id=actor.id,
+        entity_type="enquiry",
+        entity_id=enquiry.id,
+        action="callback_placed",
+        details={"call_sid": sid, "to": actor.phone, "from": from_number},
+    )
+    session.flush()
+    return sid

@@ -1,0 +1,160 @@
+/* Switchboard console: small progressive enhancements, no dependencies. */
+(function () {
+  "use strict";
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  var BADGE = { "ringing": "warn", "in progress": "good", "ended": "" };
+
+  function callRow(call) {
+    var tr = el("tr", { "data-call-id": call.id, "class": "state-" + call.state.replace(" ", "-") });
+    var state = el("td"); state.appendChild(el("span", { "class": "badge " + BADGE[call.state] }, call.state));
+    tr.appendChild(state);
+    var caller = el("td"); caller.appendChild(el("strong", {}, call.caller));
+    if (call.company) { caller.appendChild(el("br")); caller.appendChild(el("span", { "class": "muted" }, call.company)); }
+    if (call.caller_number && call.known_customer) { caller.appendChild(el("br")); caller.appendChild(el("span", { "class": "muted" }, call.caller_number)); }
+    tr.appendChild(caller);
+    tr.appendChild(el("td", {}, call.line));
+    tr.appendChild(el("td", {}, call.started));
+    tr.appendChild(el("td", {}, call.answered_by || "—"));
+    var outcome = el("td");
+    if (call.outcome) outcome.textContent = call.outcome.replace(/_/g, " ");
+    else if (call.needs_disposition) outcome.appendChild(el("span", { "class": "badge bad" }, "needs outcome"));
+    else outcome.textContent = "—";
+    tr.appendChild(outcome);
+    var open = el("td"); open.appendChild(el("a", { "class": "button", "href": call.url }, "Open"));
+    tr.appendChild(open);
+    return tr;
+  }
+
+  /* Poll the live-calls JSON every second; open the screen-pop of the call I answered. */
+  function liveCalls(initialPop) {
+    var table = document.getElementById("live-calls");
+    var body = table.querySelector("tbody");
+    var empty = document.getElementById("live-empty");
+    var status = document.getElementById("live-status");
+    var source = table.getAttribute("data-source");
+    var failures = 0;
+
+    function popOnce(callId) {
+      if (!callId) return;
+      var key = "switchboard-popped-" + callId;
+      if (window.sessionStorage.getItem(key)) return;
+      window.sessionStorage.setItem(key, "1");
+      window.location.assign("/calls/" + callId);
+    }
+
+    function render(data) {
+      var rows = document.createDocumentFragment();
+      data.calls.forEach(function (call) { rows.appendChild(callRow(call)); });
+      body.replaceChildren(rows);
+      empty.hidden = data.calls.length > 0;
+      popOnce(data.pop_call_id);
+    }
+
+    function tick() {
+      fetch(source, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 401 || response.redirected) { window.location.reload(); return null; }
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (data) {
+          if (!data) return;
+          if (failures) status.textContent = "Updates every second";
+          failures = 0;
+          render(data);
+        })
+        .catch(function () {
+          failures += 1;
+          if (failures > 2) status.textContent = "Connection lost: retrying…";
+        })
+        .finally(function () { window.setTimeout(tick, 1000); });
+    }
+    popOnce(initialPop);
+    window.setTimeout(tick, 1000);
+  }
+
+  function formatCountdown(seconds) {
+    var sign = seconds < 0 ? "-" : "";
+    seconds = Math.abs(seconds);
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return sign + (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+  }
+
+  /* Every [data-deadline] element counts down to its deadline, turning red once breached. */
+  function countdowns() {
+    var nodes = Array.prototype.slice.call(document.querySelectorAll("[data-deadline]"));
+    function update() {
+      var now = Date.now();
+      nodes.forEach(function (node) {
+        var left = Math.round((Date.parse(node.getAttribute("data-deadline")) - now) / 1000);
+        node.textContent = formatCountdown(left);
+        node.classList.toggle("bad", left < 0);
+        node.classList.toggle("warn", left >= 0 && left < 300);
+        node.classList.toggle("good", left >= 300);
+        node.setAttribute("aria-label", left < 0 ? "SLA breached " + formatCountdown(-left) + " ago" : formatCountdown(left) + " left");
+      });
+    }
+    update();
+    window.setInterval(update, 1000);
+  }
+
+  /* Tell the coordinator when the queue changes instead of reloading under her cursor. */
+  function watchQueue(source, shownIds) {
+    var shown = JSON.stringify(shownIds.slice().sort());
+    var note = el("p", { "class": "flash", "role": "status", "hidden": "" });
+    var link = el("a", { "href": window.location.pathname }, "The queue has changed: refresh");
+    note.appendChild(link);
+    var main = document.querySelector("main");
+    main.insertBefore(note, main.firstChild);
+    window.setInterval(function () {
+      fetch(source, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (data && JSON.stringify(data.ids.slice().sort()) !== shown) note.hidden = false;
+        })
+        .catch(function () {});
+    }, 5000);
+  }
+
+  /* Show only the fieldsets of the chosen outcome (all stay visible without JavaScript). */
+  function dispositionForm() {
+    var form = document.getElementById("disposition-form");
+    if (!form) return;
+    var sections = Array.prototype.slice.call(form.querySelectorAll("fieldset[data-for]"));
+    var declined = form.querySelector("#caller_declined");
+    function chosen() {
+      var checked = form.querySelector("input[name=outcome]:checked");
+      return checked ? checked.value : null;
+    }
+    function update() {
+      var outcome = chosen();
+      sections.forEach(function (section) {
+        var wanted = section.getAttribute("data-for").split(" ");
+        section.hidden = !outcome || wanted.indexOf(outcome) === -1;
+      });
+      if (declined) {
+        ["caller_name", "caller_phone", "caller_email"].forEach(function (id) {
+          var input = form.querySelector("#" + id);
+          if (input) input.disabled = declined.checked;
+        });
+      }
+    }
+    form.addEventListener("change", update);
+    update();
+  }
+
+  window.Switchboard = {
+    liveCalls: liveCalls,
+    countdowns: countdowns,
+    watchQueue: watchQueue,
+    dispositionForm: dispositionForm
+  };
+})();
