@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 
 from models import Job
 
+# Far enough for any real delivery, and safely inside what datetimes and time zones handle.
+MIN_YEAR, MAX_YEAR = 1970, 2999
+
 
 class InvalidEta(ValueError):
     """An ETA that is not an ISO 8601 date or datetime; the message says why."""
@@ -81,9 +84,12 @@ def parse_eta(raw: object, tz: ZoneInfo) -> Eta:
         raise InvalidEta("the ETA must be an ISO 8601 date (2026-12-04) or datetime")
     if len(text) == 10 and "T" not in text and " " not in text:
         try:
-            return Eta(day=date.fromisoformat(text))
+            day = date.fromisoformat(text)
         except ValueError:
             raise InvalidEta(f"{text!r} is not a valid date (YYYY-MM-DD)") from None
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise InvalidEta(f"the ETA must be between the years {MIN_YEAR} and {MAX_YEAR}")
+        return Eta(day=day)
     try:
         instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -92,4 +98,6 @@ def parse_eta(raw: object, tz: ZoneInfo) -> Eta:
         ) from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=tz)
+    if not MIN_YEAR <= instant.year <= MAX_YEAR:
+        raise InvalidEta(f"the ETA must be between the years {MIN_YEAR} and {MAX_YEAR}")
     return Eta(at=instant.astimezone(UTC))

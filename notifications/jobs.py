@@ -145,7 +145,20 @@ def _clean_text(value: object, field: str, limit: int, *, required: bool = False
     value = value.strip()
     if len(value) > limit:
         raise InvalidJob(f"{field} is longer than {limit} characters", field)
+    if not is_storable_text(value):
+        raise InvalidJob(f"{field} contains characters that cannot be stored", field)
     return value
+
+
+def is_storable_text(value: str) -> bool:
+    """No NUL characters (PostgreSQL refuses them) and no lone surrogates (not UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _customer_for(
@@ -248,6 +261,8 @@ def create_job(
 
 def _manager_by_email(session: Session, email: object) -> User:
     if not isinstance(email, str) or not email.strip() or len(email) > 254:
+        raise InvalidJob("account_manager_email must be an email address", "account_manager_email")
+    if not is_storable_text(email):
         raise InvalidJob("account_manager_email must be an email address", "account_manager_email")
     user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None or not user.active or user.role not in (Role.ACCOUNT_MANAGER, Role.ADMIN):
