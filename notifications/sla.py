@@ -7,7 +7,9 @@ keeps the next scan from looking at the enquiry again.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,6 +20,8 @@ from models.contact import format_phone
 
 from .outbox import enqueue_email
 from .templates import render_email
+
+log = logging.getLogger(__name__)
 
 
 def supervisors(session: Session) -> list[tuple[str, str]]:
@@ -99,3 +103,19 @@ def alert_breached_enquiries(
         enquiry.sla_breach_alerted_at = now
     session.flush()
     return len(breached)
+
+
+def run_sla_check(runtime: Any) -> int:
+    """Periodic worker job (see ``notifications.worker.PERIODIC_JOBS``): alert on breaches."""
+    config = runtime.config
+    with runtime.db.Session() as session:
+        count = alert_breached_enquiries(
+            session,
+            now=runtime.clock(),
+            console_url=getattr(config, "PUBLIC_BASE_URL", None) or "http://127.0.0.1:5000",
+            default_timezone=getattr(config, "TIMEZONE", None) or "UTC",
+        )
+        session.commit()
+    if count:
+        log.info("SLA breach alerts queued for %d enquiries", count)
+    return count

@@ -60,6 +60,7 @@ class PeriodicJob:
 # Add a line here to run something periodically (once across all workers).
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("schedule-future-emails", "notifications.worker:schedule_future_emails", 15),
+    PeriodicJob("enquiry-sla-breaches", "notifications.sla:run_sla_check", 60),
 ]
 
 DISPATCH_SECONDS = 2

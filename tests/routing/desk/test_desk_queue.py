@@ -201,3 +201,27 @@ def test_search_finds_by_name_phone_email_company_and_job_reference(org):
     assert [job.reference for job in found.jobs] == ["ORD-4711"]
     assert search(org, "nobody-like-this").empty
     assert search(org, "%").empty
+
+
+def test_worker_job_runs_the_sla_check_in_its_own_session(org, connection):
+    from types import SimpleNamespace
+
+    from sqlalchemy.orm import sessionmaker
+
+    from notifications.sla import run_sla_check
+    from notifications.worker import PERIODIC_JOBS
+
+    assert "notifications.sla:run_sla_check" in {job.func for job in PERIODIC_JOBS}
+    make_enquiry(org, sla_deadline=MONDAY_9AM - timedelta(minutes=30))
+    org.commit()
+    runtime = SimpleNamespace(
+        config=SimpleNamespace(PUBLIC_BASE_URL="https://sb.example.com", TIMEZONE="UTC"),
+        db=SimpleNamespace(
+            Session=sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        ),
+        clock=lambda: MONDAY_9AM,
+    )
+    assert run_sla_check(runtime) == 1
+    assert run_sla_check(runtime) == 0
+    (email,) = org.scalars(select(OutboundEmail)).all()
+    assert "30 min overdue" in email.subject
