@@ -1,0 +1,99 @@
+"""Customers, search, calendars and tasks pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from models import Appointment, AppointmentSlot, Job, Role, Task, TaskKind
+from tests.factories import (
+    make_business_hours,
+    make_customer,
+    make_salesperson,
+    make_user,
+)
+from tests.test_app import login
+
+
+def test_customers_list_detail_and_search(client, db_session):
+    cora = make_user(db_session, email="cora@example.com")
+    alice = make_salesperson(db_session, name="Alice Seller")
+    dana = make_customer(
+        db_session,
+        name="Dana Buyer",
+        phone="+12025550143",
+        email="dana@example.com",
+        company="Kitchens Ltd",
+        salesperson=alice,
+    )
+    db_session.add(
+        Job(reference="ORD-4711", customer_id=dana.id, eta_date=datetime(2026, 12, 1).date())
+    )
+    db_session.commit()
+    login(client, cora.email)
+    listing = client.get("/customers").get_data(as_text=True)
+    assert "Dana Buyer" in listing and "Alice Seller" in listing
+    detail = client.get(f"/customers/{dana.id}").get_data(as_text=True)
+    assert "ORD-4711" in detail and "No calls yet." in detail
+    assert "Dana Buyer" in client.get("/customers?q=kitchens").get_data(as_text=True)
+    for query in ("(202) 555-0143", "dana@example", "ORD-4711"):
+        page = client.get("/search", query_string={"q": query}).get_data(as_text=True)
+        assert "Dana Buyer" in page, query
+    assert "Nothing matches" in client.get("/search?q=zzzz").get_data(as_text=True)
+    assert client.get("/customers/999999").status_code == 404
+
+
+def test_calendar_shows_appointments_in_the_org_zone(client, db_session):
+    make_business_hours(db_session, opens=time(9), closes=time(17), days=7)
+    cora = make_user(db_session, email="cora@example.com")
+    alice = make_salesperson(db_session, name="Alice Seller")
+    dana = make_customer(db_session, name="Dana Buyer")
+    start = datetime(2030, 1, 7, 10, 0, tzinfo=UTC)  # a Monday, UTC is the org zone here
+    appointment = Appointment(
+        salesperson_id=alice.id,
+        customer_id=dana.id,
+        start_at=start,
+        end_at=start + timedelta(minutes=30),
+        place="Showroom",
+    )
+    db_session.add(appointment)
+    db_session.flush()
+    db_session.add(
+        AppointmentSlot(appointment_id=appointment.id, salesperson_id=alice.id, slot_start=start)
+    )
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get(f"/salespeople/{alice.id}/calendar?week=2030-01-09").get_data(as_text=True)
+    assert "Week of 07 January 2030" in page
+    assert "10:00–10:30" in page and "Dana Buyer" in page and "Showroom" in page
+    assert "15 free slots" in page  # Monday: 16 half-hours minus the booked one
+    assert "Calendar" in client.get("/salespeople").get_data(as_text=True)
+
+
+def test_tasks_page_lists_open_tasks_and_account_managers_see_their_own(client, db_session):
+    cora = make_user(db_session, email="cora@example.com")
+    fay = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="fay@example.com", name="Fay")
+    bob = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob")
+    db_session.add_all(
+        [
+            Task(kind=TaskKind.CALLBACK, assignee_id=fay.id, description="Call Dana back"),
+            Task(kind=TaskKind.SAVE_THE_SALE, assignee_id=bob.id, description="Save Erin's order"),
+        ]
+    )
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get("/tasks").get_data(as_text=True)
+    assert "Call Dana back" in page and "Save Erin&#39;s order" in page
+    client.get("/logout")
+    client2 = client.application.test_client()
+    login(client2, fay.email)
+    page = client2.get("/tasks").get_data(as_text=True)
+    assert "Call Dana back" in page and "Save Erin" not in page
+
+
+def test_home_links_to_the_console_pages(client, db_session):
+    cora = make_user(db_session, email="cora@example.com")
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get("/").get_data(as_text=True)
+    for href in ('href="/calls/live"', 'href="/enquiries"', 'href="/customers"'):
+        assert href in page
