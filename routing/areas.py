@@ -19,3 +19,6 @@ def register(app: Flask) -> None:
     from .api import bp as api_bp
 
     app.register_blueprint(api_bp)
+    from .sendgrid_events import bp as sendgrid_events_bp
+
+    app.register_blueprint(sendgrid_events_bp)
