@@ -22,3 +22,6 @@ def register(app: Flask) -> None:
     from .sendgrid_events import bp as sendgrid_events_bp
 
     app.register_blueprint(sendgrid_events_bp)
+    from .feedback import bp as feedback_bp
+
+    app.register_blueprint(feedback_bp)
