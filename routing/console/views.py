@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..security import login_required
+from ..database import get_session
+from ..desk.overview import overview
+from ..security import current_user, login_required
 
 bp = Blueprint("console", __name__)
 
@@ -12,5 +14,5 @@ bp = Blueprint("console", __name__)
 @bp.get("/")
 @login_required()
 def home():
-    """The landing page after login."""
-    return render_template("console/home.html")
+    """The landing page after login: what needs attention now."""
+    return render_template("console/home.html", overview=overview(get_session(), current_user()))

@@ -225,3 +225,16 @@ def test_worker_job_runs_the_sla_check_in_its_own_session(org, connection):
     assert run_sla_check(runtime) == 0
     (email,) = org.scalars(select(OutboundEmail)).all()
     assert "30 min overdue" in email.subject
+
+
+def test_overview_counts_what_needs_attention(org, alice, coordinator):
+    from routing.desk.overview import overview
+
+    make_call(org, line=alice.lines[0], answered_by=coordinator)
+    make_call(org, line=alice.lines[0], status="completed", ended_at=MONDAY_9AM)
+    make_enquiry(org, sla_deadline=MONDAY_9AM - timedelta(minutes=1))
+    make_enquiry(org, sla_deadline=MONDAY_9AM + timedelta(minutes=1))
+    numbers = overview(org, coordinator, now=MONDAY_9AM)
+    assert (numbers.active_calls, numbers.my_calls_to_close) == (1, 1)
+    assert (numbers.open_enquiries, numbers.breached_enquiries) == (2, 1)
+    assert numbers.my_open_tasks == 0
