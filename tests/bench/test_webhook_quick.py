@@ -1,0 +1,47 @@
+"""The webhook benchmark's --quick mode runs end to end, so the script never rots."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (.ci/run installs it)"
+)
+def test_quick_benchmark_measures_both_apps_and_the_ratio(tmp_path):
+    output = tmp_path / "webhook.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.webhook",
+            "--quick",
+            "--duration",
+            "1",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(output.read_text())
+    runs = {(run["app"], run["connections"]): run for run in report["runs"]}
+    assert set(runs) == {("baseline", 8), ("switchboard", 8)}
+    for run in runs.values():
+        assert run["requests"] > 0 and run["errors"] == 0
+        assert run["p99_ms"] >= run["p50_ms"] > 0
+    ratio = report["throughput_ratio"]["8"]
+    expected = runs[("switchboard", 8)]["requests_per_s"] / runs[("baseline", 8)]["requests_per_s"]
+    assert ratio == pytest.approx(expected, abs=0.001)
+    assert "| switchboard | 8 |" in result.stdout
