@@ -105,6 +105,7 @@ class _Checker:
     def __init__(self, region: str):
         self.region = region
         self.errors: list[RowError] = []
+        self._emails: dict[str, str] = {}
 
     def fail(self, row: CsvRow, field: str, reason: str) -> None:
         self.errors.append(RowError(row.line, field, reason))
@@ -136,15 +137,23 @@ class _Checker:
             self.fail(row, field, str(exc))
             return None
 
-    def email(self, row: CsvRow, field: str, *, required: bool = True) -> str | None:
+    def email(
+        self, row: CsvRow, field: str, *, required: bool = True, memo: bool = False
+    ) -> str | None:
+        """``memo`` for columns that repeat a few values (a salesperson per customer)."""
         raw = row.get(field)
         if not raw and not required:
             return None
+        if memo and raw in self._emails:
+            return self._emails[raw]
         try:
-            return normalise_email(raw)
+            value = normalise_email(raw)
         except InvalidContact as exc:
             self.fail(row, field, str(exc))
             return None
+        if memo:
+            self._emails[raw] = value
+        return value
 
     def raise_if_failed(self) -> None:
         if self.errors:
@@ -443,7 +452,7 @@ def _import_customers(
         phone = check.phone(row, "phone", required=False)
         email = check.email(row, "email", required=False)
         company = check.optional_text(row, "company")
-        owner_email = check.email(row, "salesperson_email", required=False)
+        owner_email = check.email(row, "salesperson_email", required=False, memo=True)
         salesperson_id = None
         if owner_email:
             salesperson_id = salespeople.get(owner_email)
@@ -534,7 +543,12 @@ def _import_customers(
         merged["updated_at"] = now
         changed_rows.append(merged)
     for batch in _chunks(new_rows):
-        session.execute(insert(Customer), batch)
+        # render_nulls keeps every row's columns identical, so the batch goes out as one
+        # statement; RETURNING lets SQLAlchemy use multi-row VALUES ("insertmanyvalues")
+        # where psycopg would otherwise send a statement per row.
+        session.execute(
+            insert(Customer).returning(Customer.id).execution_options(render_nulls=True), batch
+        )
     for batch in _chunks(changed_rows):
         session.execute(update(Customer), batch)
     summary.created = len(new_rows)
