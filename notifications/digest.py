@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -230,3 +231,17 @@ def _queue_one(
         text_body=rendered.text_body,
         html_body=rendered.html_body,
     )
+
+
+def run_digests(runtime: Any) -> int:
+    """Periodic worker job (see ``notifications.worker.PERIODIC_JOBS``): queue due digests."""
+    config = runtime.config
+    with runtime.db.Session() as session:
+        count = queue_salesperson_digests(
+            session,
+            now=runtime.clock(),
+            default_timezone=getattr(config, "TIMEZONE", None) or "UTC",
+            console_url=getattr(config, "PUBLIC_BASE_URL", None) or "http://127.0.0.1:5000",
+        )
+        session.commit()
+    return count

@@ -117,3 +117,22 @@ def test_worker_down_all_evening_still_sends_yesterdays_digest(db_session):
     assert queue_salesperson_digests(db_session, now=tuesday_morning) == 1
     (digest,) = _digests(db_session)
     assert digest.idempotency_key.endswith(":2026-11-23")
+
+
+def test_worker_job_queues_and_commits_the_digest(connection, db_session):
+    from types import SimpleNamespace
+
+    from sqlalchemy.orm import sessionmaker
+
+    from notifications.digest import run_digests
+
+    _setup(db_session)
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    runtime = SimpleNamespace(
+        config=SimpleNamespace(TIMEZONE="UTC", PUBLIC_BASE_URL="https://sb.example.com"),
+        db=SimpleNamespace(Session=factory),
+        clock=lambda: datetime(2026, 11, 23, 18, 5, tzinfo=UTC),
+    )
+    assert run_digests(runtime) == 1
+    (digest,) = _digests(db_session)
+    assert "https://sb.example.com" in digest.text_body
