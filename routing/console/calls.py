@@ -6,7 +6,7 @@ import logging
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 
-from models import Role, TaskKind
+from models import Call, Role, TaskKind
 
 from ..database import get_session
 from ..desk.disposition import call_state, create_callback_task, dispose_call, was_answered
@@ -35,6 +35,18 @@ def live():
 def live_json():
     """The live calls as JSON, polled by the live page."""
     response = jsonify(live_calls(get_session(), zone=zone(), viewer_id=current_user().id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/calls/<int:call_id>/state.json")
+@login_required(Role.COORDINATOR)
+def call_state_json(call_id: int):
+    """The call's state and outcome, polled by its screen-pop."""
+    call = get_session().get(Call, call_id)
+    if call is None:
+        raise NotFound("There is no such call.")
+    response = jsonify(state=call_state(call), outcome=call.outcome.value if call.outcome else None)
     response.headers["Cache-Control"] = "no-store"
     return response
 

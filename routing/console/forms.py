@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -34,6 +35,10 @@ def disposition_context(
         "account_manager_id": LEAST_LOADED,
         "length_minutes": "30",
         "conference_minutes": "30",
+        # The next full hour, local, as <input type=datetime-local> wants it.
+        "conference_start": (datetime.now(org_zone) + timedelta(hours=1)).strftime(
+            "%Y-%m-%dT%H:00"
+        ),
     }
     if form is not None:
         values.update({key: form.get(key) for key in form})

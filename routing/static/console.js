@@ -151,7 +151,32 @@
     update();
   }
 
+  /* On a screen-pop: follow the call's state; reload when it changes unless she is typing. */
+  function watchCall(source, shown) {
+    var badge = document.getElementById("call-state");
+    var form = document.getElementById("disposition-form");
+    var dirty = false;
+    if (form) form.addEventListener("input", function () { dirty = true; });
+    var timer = window.setInterval(function () {
+      fetch(source, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          if (data.state === shown.state && data.outcome === shown.outcome) return;
+          if (badge) {
+            badge.textContent = data.state;
+            badge.className = "badge " + BADGE[data.state];
+          }
+          var closedElsewhere = data.outcome && !shown.outcome;
+          if (!dirty || closedElsewhere) { window.clearInterval(timer); window.location.reload(); }
+          shown = data;
+        })
+        .catch(function () {});
+    }, 2000);
+  }
+
   window.Switchboard = {
+    watchCall: watchCall,
     liveCalls: liveCalls,
     countdowns: countdowns,
     watchQueue: watchQueue,

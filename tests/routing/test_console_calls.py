@@ -331,3 +331,16 @@ def test_slot_start_is_iso_with_offset_in_the_form(client, db_session, desk):
     slot = free_slots(db_session, alice.id, zone=org_zone(db_session))[0]
     assert f'value="{slot.start.isoformat()}"' in page
     assert slot.start - slot.start.replace(microsecond=0) == timedelta(0)
+
+
+def test_ringing_call_screen_pop_waits_for_someone_to_take_it(client, db_session, desk):
+    cora, alice = desk
+    call = make_call(db_session, line=alice.lines[0], status="in-progress")
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert "The call is ringing" in page and "Save outcome" not in page
+    assert client.get(f"/calls/{call.id}/state.json").json == {"state": "ringing", "outcome": None}
+    call.answered_by_id = cora.id
+    db_session.commit()
+    assert client.get(f"/calls/{call.id}/state.json").json["state"] == "in progress"

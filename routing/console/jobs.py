@@ -1,0 +1,386 @@
+"""Console pages for jobs: list and search, my jobs (at risk first), detail, create and edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from models import (
+    OPEN_JOB_STATUSES,
+    AuditEntry,
+    Customer,
+    Job,
+    JobStatus,
+    OutboundEmail,
+    Role,
+    User,
+    utcnow,
+)
+from models.hours import BusinessCalendar
+from notifications.eta import Eta
+from notifications.job_emails import eta_state
+from notifications.jobs import (
+    UNSET,
+    DuplicateJob,
+    InvalidJob,
+    InvalidTransition,
+    JobError,
+    JobSettings,
+    UnknownAccountManager,
+    create_job,
+    find_job,
+    open_job_counts,
+    update_job,
+)
+
+from ..database import get_session
+from ..security import current_user, login_required
+from .views import bp
+
+PAGE_SIZE = 50
+EDITORS = (Role.COORDINATOR, Role.ACCOUNT_MANAGER)
+STATE_ORDER = {"overdue": 0, "at-risk": 1, "on-track": 2, "": 3}
+
+
+@dataclass
+class JobRow:
+    job: Job
+    state: str
+
+
+def _settings() -> JobSettings:
+    return JobSettings.from_config(current_app.config["SWITCHBOARD_CONFIG"])
+
+
+def _calendar(session: Session) -> BusinessCalendar:
+    return BusinessCalendar.load(session, current_app.config.get("TIMEZONE") or "UTC")
+
+
+def _actor() -> str:
+    user = current_user()
+    return user.email if user else "console"
+
+
+def _managers(session: Session) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role == Role.ACCOUNT_MANAGER, User.active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+def search_jobs(
+    session: Session,
+    *,
+    query: str = "",
+    status: str = "",
+    manager: str = "",
+    page: int = 1,
+) -> tuple[list[Job], int]:
+    """Jobs matching a reference or customer (name, email, company), newest first."""
+    stmt = select(Job).join(Job.customer)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Job.reference).like(like),
+                func.lower(Customer.name).like(like),
+                func.lower(Customer.email).like(like),
+                func.lower(Customer.company).like(like),
+            )
+        )
+    if status == "active":
+        stmt = stmt.where(Job.status.in_(OPEN_JOB_STATUSES))
+    elif status in {s.value for s in JobStatus}:
+        stmt = stmt.where(Job.status == JobStatus(status))
+    if manager == "unassigned":
+        stmt = stmt.where(Job.account_manager_id.is_(None))
+    elif manager.isdigit():
+        stmt = stmt.where(Job.account_manager_id == int(manager))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    jobs = session.scalars(
+        stmt.options(joinedload(Job.customer), joinedload(Job.account_manager))
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return list(jobs), total
+
+
+def jobs_of(session: Session, manager: User, calendar: BusinessCalendar, now: datetime):
+    """A manager's open jobs: overdue first, then at risk, then by ETA."""
+    jobs = session.scalars(
+        select(Job)
+        .options(joinedload(Job.customer))
+        .where(Job.account_manager_id == manager.id, Job.status.in_(OPEN_JOB_STATUSES))
+    ).all()
+    rows = [JobRow(job, eta_state(calendar, job, now)) for job in jobs]
+    rows.sort(key=lambda r: (STATE_ORDER[r.state], Eta.of_job(r.job).deadline(calendar.timezone)))
+    return rows
+
+
+def _int_arg(name: str, default: int = 1) -> int:
+    try:
+        return max(int(request.args.get(name, default)), 1)
+    except ValueError:
+        return default
+
+
+@bp.get("/jobs")
+@login_required()
+def jobs():
+    """Every job, searchable by reference or customer, filtered by status and manager."""
+    session = get_session()
+    query = request.args.get("q", "").strip()[:200]
+    status = request.args.get("status", "")
+    manager = request.args.get("manager", "")
+    page = _int_arg("page")
+    found, total = search_jobs(session, query=query, status=status, manager=manager, page=page)
+    calendar, now = _calendar(session), utcnow()
+    return render_template(
+        "console/jobs/list.html",
+        rows=[JobRow(job, eta_state(calendar, job, now)) for job in found],
+        total=total,
+        page=page,
+        page_size=PAGE_SIZE,
+        query=query,
+        status=status,
+        manager=manager,
+        managers=_managers(session),
+        statuses=list(JobStatus),
+        zone=calendar.timezone,
+    )
+
+
+@bp.get("/jobs/mine")
+@login_required()
+def my_jobs():
+    """The signed-in account manager's open jobs, the ones needing attention first."""
+    session = get_session()
+    calendar = _calendar(session)
+    user = current_user()
+    assert user is not None
+    rows = jobs_of(session, user, calendar, utcnow())
+    return render_template(
+        "console/jobs/mine.html", rows=rows, zone=calendar.timezone, reasons_required=True
+    )
+
+
+def _job_form() -> dict[str, str]:
+    fields = (
+        "reference",
+        "customer_name",
+        "customer_email",
+        "customer_phone",
+        "customer_company",
+        "description",
+        "eta_date",
+        "eta_time",
+        "account_manager_email",
+    )
+    return {name: request.form.get(name, "").strip() for name in fields}
+
+
+def _eta_from_form(form: dict[str, str]) -> str:
+    if form.get("eta_date") and form.get("eta_time"):
+        return f"{form['eta_date']}T{form['eta_time']}"
+    return form.get("eta_date", "")
+
+
+@bp.route("/jobs/new", methods=["GET", "POST"])
+@login_required(*EDITORS)
+def job_new():
+    """Create a job by hand (coordinators and account managers)."""
+    session = get_session()
+    form = _job_form() if request.method == "POST" else {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            job = create_job(
+                session,
+                reference=form["reference"],
+                customer={
+                    "name": form["customer_name"],
+                    "email": form["customer_email"],
+                    "phone": form["customer_phone"] or None,
+                    "company": form["customer_company"] or None,
+                },
+                description=form["description"] or None,
+                eta=_eta_from_form(form),
+                account_manager_email=form["account_manager_email"] or None,
+                actor=_actor(),
+                settings=_settings(),
+            )
+            session.commit()
+        except DuplicateJob as exc:
+            session.rollback()
+            errors["reference"] = exc.message
+        except JobError as exc:
+            session.rollback()
+            errors[(exc.field or "form").replace(".", "_")] = exc.message
+        else:
+            who = job.account_manager.name if job.account_manager else "nobody yet (admins told)"
+            flash(f"Job {job.reference} created and assigned to {who}.", "success")
+            return redirect(url_for("console.job_detail", reference=job.reference))
+    return render_template(
+        "console/jobs/form.html",
+        form=form,
+        errors=errors,
+        managers=_managers(session),
+        counts=open_job_counts(session),
+    ), (422 if errors else 200)
+
+
+def _job_or_404(session: Session, reference: str) -> Job:
+    job = find_job(session, reference)
+    if job is None:
+        abort(404, description=f"No job with reference {reference}.")
+    return job
+
+
+def _job_by_id(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        abort(404, description="No such job.")
+    return job
+
+
+@bp.route("/jobs/<int:job_id>/edit", methods=["GET", "POST"])
+@login_required(*EDITORS)
+def job_edit(job_id: int):
+    """Edit a job's description and account manager (ETA and status have their own forms)."""
+    session = get_session()
+    job = _job_by_id(session, job_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        manager = request.form.get("account_manager_email", "").strip()
+        try:
+            update_job(
+                session,
+                job,
+                description=request.form.get("description", ""),
+                account_manager_email=manager or UNSET,
+                actor=_actor(),
+                settings=_settings(),
+            )
+            session.commit()
+        except JobError as exc:
+            session.rollback()
+            errors[exc.field or "form"] = exc.message
+        else:
+            flash(f"Job {job.reference} saved.", "success")
+            return redirect(url_for("console.job_detail", reference=job.reference))
+    return render_template(
+        "console/jobs/edit.html",
+        job=job,
+        managers=_managers(session),
+        counts=open_job_counts(session),
+        errors=errors,
+    ), (422 if errors else 200)
+
+
+def _apply(job: Job, **changes: Any):
+    """Run one change through the job service; flash the outcome and go back."""
+    session = get_session()
+    try:
+        update_job(session, job, actor=_actor(), settings=_settings(), **changes)
+        session.commit()
+    except (InvalidJob, UnknownAccountManager, InvalidTransition) as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return False
+    return True
+
+
+def _back(job: Job):
+    target = request.form.get("next", "")
+    if target == "mine":
+        return redirect(url_for("console.my_jobs"))
+    return redirect(url_for("console.job_detail", reference=job.reference))
+
+
+@bp.post("/jobs/<int:job_id>/eta")
+@login_required(*EDITORS)
+def job_eta(job_id: int):
+    """Change the ETA with its reason in one step; the customer hears once it settles."""
+    session = get_session()
+    job = _job_by_id(session, job_id)
+    form = {k: request.form.get(k, "").strip() for k in ("eta_date", "eta_time", "eta_reason")}
+    if not form["eta_reason"]:
+        flash("Give the reason for the new ETA: the customer reads it.", "error")
+        return _back(job)
+    if _apply(job, eta=_eta_from_form(form), eta_reason=form["eta_reason"]):
+        flash(
+            f"ETA of {job.reference} is now {Eta.of_job(job).describe(_calendar(session).timezone)}"
+            f"; the customer is emailed in {_settings().settle_minutes} minutes unless it "
+            "changes again.",
+            "success",
+        )
+    return _back(job)
+
+
+@bp.post("/jobs/<int:job_id>/status")
+@login_required(*EDITORS)
+def job_status(job_id: int):
+    """Mark a job in progress, delivered (emails the feedback link) or cancelled."""
+    session = get_session()
+    job = _job_by_id(session, job_id)
+    status = request.form.get("status", "")
+    if _apply(job, status=status):
+        flash(f"Job {job.reference} is now {job.status.value.replace('_', ' ')}.", "success")
+    return _back(job)
+
+
+@bp.post("/jobs/<int:job_id>/manager")
+@login_required(*EDITORS)
+def job_manager(job_id: int):
+    """Hand the job to another account manager (the customer gets a handover email)."""
+    session = get_session()
+    job = _job_by_id(session, job_id)
+    email = request.form.get("account_manager_email", "").strip()
+    if not email:
+        flash("Choose an account manager.", "error")
+        return _back(job)
+    if _apply(job, account_manager_email=email):
+        who = job.account_manager.name if job.account_manager else email
+        flash(f"{who} now manages {job.reference}.", "success")
+    return _back(job)
+
+
+@bp.get("/jobs/<path:reference>")
+@login_required()
+def job_detail(reference: str):
+    """One job: ETA history with reasons, every email with its delivery state and events."""
+    session = get_session()
+    job = _job_or_404(session, reference)
+    calendar = _calendar(session)
+    emails = session.scalars(
+        select(OutboundEmail)
+        .options(joinedload(OutboundEmail.events))
+        .where(OutboundEmail.job_id == job.id)
+        .order_by(OutboundEmail.id)
+    ).unique()
+    audit = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "job", AuditEntry.entity_id == job.id)
+        .order_by(AuditEntry.id)
+    )
+    return render_template(
+        "console/jobs/detail.html",
+        job=job,
+        eta=Eta.of_job(job),
+        state=eta_state(calendar, job, utcnow()),
+        emails=list(emails),
+        audit=list(audit),
+        zone=calendar.timezone,
+        managers=_managers(session),
+        can_edit=current_user().role in (*EDITORS, Role.ADMIN),
+        Eta=Eta,
+    )
