@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, time
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -168,7 +169,7 @@ def unassigned_alert(session: Session, job: Job, settings: Any, audit_id: int) -
             "job-unassigned",
             f"job:{job.id}:unassigned:{audit_id}:{admin.id}",
             to=admin,
-            job_url=f"{settings.public_base_url}/jobs/{job.reference}",
+            job_url=job_link(settings.public_base_url, job),
             **_base_context(session, job, tz),
         )
 
@@ -301,7 +302,11 @@ def _upsert_scheduled(
 
 def at_risk_time(session: Session, eta: Eta, tz: ZoneInfo) -> datetime:
     """One business day before the ETA, at the same local time (start of day for dates)."""
-    calendar = BusinessCalendar.load(session, tz.key)
+    return warning_time(BusinessCalendar.load(session, tz.key), eta)
+
+
+def warning_time(calendar: BusinessCalendar, eta: Eta) -> datetime:
+    tz = calendar.timezone
     if eta.day is not None:
         day = calendar.previous_business_day(eta.day)
         return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
@@ -311,7 +316,23 @@ def at_risk_time(session: Session, eta: Eta, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC)
 
 
-def watch_eta(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> None:
+def eta_state(calendar: BusinessCalendar, job: Job, now: datetime) -> str:
+    """ "overdue", "at-risk" (within a business day of the ETA) or "on-track"; "" when done."""
+    if job.delivered_at is not None or job.status.value in ("delivered", "cancelled"):
+        return ""
+    eta = Eta.of_job(job)
+    if now >= eta.deadline(calendar.timezone):
+        return "overdue"
+    if now >= warning_time(calendar, eta):
+        return "at-risk"
+    return "on-track"
+
+
+def job_link(base_url: str, job: Job) -> str:
+    return f"{base_url.rstrip('/')}/jobs/{quote(job.reference, safe='')}"
+
+
+def watch_eta(session: Session, job: Job, tz: ZoneInfo, now: datetime, base_url: str = "") -> None:
     """Warn the account manager a business day before the ETA, and when it has passed."""
     cancel_pending_job_emails(session, job, kinds=("eta-at-risk", "eta-passed"))
     manager = job.account_manager
@@ -319,7 +340,7 @@ def watch_eta(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> None:
         return
     eta = Eta.of_job(job)
     ctx = _base_context(session, job, tz)
-    ctx["job_url"] = f"/jobs/{job.reference}"
+    ctx["job_url"] = job_link(base_url, job)
     warn_at = at_risk_time(session, eta, tz)
     if warn_at > now:
         _upsert_scheduled(

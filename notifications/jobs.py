@@ -354,7 +354,7 @@ def assign_account_manager(
         job_emails.introduction(session, job, tz, now)
     elif previous is not None:
         job_emails.handover(session, job, previous, tz, entry.id)
-    job_emails.watch_eta(session, job, tz, now)
+    job_emails.watch_eta(session, job, tz, now, settings.public_base_url)
     return manager
 
 
@@ -366,11 +366,12 @@ def update_job(
     eta_reason: Any = None,
     status: Any = UNSET,
     account_manager_email: Any = UNSET,
+    description: Any = UNSET,
     actor: str,
     settings: JobSettings | None = None,
     now: datetime | None = None,
 ) -> Job:
-    """Change a job's ETA, status or account manager; each change is audited and emailed."""
+    """Change a job's ETA, status, manager or description; each change is audited."""
     settings = settings or JobSettings()
     now = now or utcnow()
     tz = settings.zone(session)
@@ -397,6 +398,18 @@ def update_job(
         if new_eta != Eta.of_job(job):
             raise InvalidJob(f"the ETA of a {job.status.value} job cannot change", "eta")
 
+    if description is not UNSET:
+        text = _clean_text(description, "description", MAX_DESCRIPTION)
+        if text != job.description:
+            record(
+                session,
+                actor=actor,
+                entity_type="job",
+                entity_id=job.id,
+                action="description_changed",
+                details={"old": job.description, "new": text},
+            )
+            job.description = text
     if new_eta is not None and new_eta != Eta.of_job(job):
         _change_eta(session, job, new_eta, reason, actor, settings, tz, now)
     if manager is not None:
@@ -444,7 +457,7 @@ def _change_eta(
     job_emails.eta_changed(
         session, job, change, tz, send_at=now + timedelta(minutes=settings.settle_minutes)
     )
-    job_emails.watch_eta(session, job, tz, now)
+    job_emails.watch_eta(session, job, tz, now, settings.public_base_url)
 
 
 def _change_status(
