@@ -7,6 +7,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from routing.database import get_db
 from routing.directory.importer import HEADERS, KINDS, ImportFailed, import_directory
@@ -52,6 +53,13 @@ def import_command(kind: str, csv_file) -> None:
         count = len({e.line for e in failure.errors})
         raise click.ClickException(
             f"{csv_file.name}: {count} bad row{'s' if count != 1 else ''}; nothing was imported."
+        ) from None
+    except SQLAlchemyError as exc:
+        # Another process changed the directory meanwhile (or the database is down).
+        session.rollback()
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        raise click.ClickException(
+            f"the database refused the import ({reason}); nothing was imported."
         ) from None
     except BaseException:
         session.rollback()

@@ -250,3 +250,22 @@ def test_large_customer_file_reports_progress(runner, db_session, tmp_path):
     assert "checking 1,000/2,500 rows" in result.output
     assert "writing 2,500/2,500 rows" in result.output
     assert count(db_session, Customer) == 2500
+
+
+def test_same_user_twice_in_a_file_is_merged_or_refused(runner, db_session, tmp_path):
+    same = (
+        "name,email,phone\nCora,cora@example.com,4155550201\nCora,CORA@example.com,415-555-0201\n"
+    )
+    assert runner.invoke(main, ["import", "coordinators", write(tmp_path, same)]).exit_code == 0
+    assert count(db_session, User) == 1
+    different = same.replace("415-555-0201", "415-555-0299")
+    result = runner.invoke(main, ["import", "coordinators", write(tmp_path, different, "d.csv")])
+    assert result.exit_code == 1
+    assert "line 3: email: cora@example.com is also on line 2" in result.output
+
+
+def test_salesperson_with_two_names_in_one_file_is_refused(runner, db_session, tmp_path):
+    text = SALESPEOPLE.replace("Alice Smith,alice.smith", "Alice Smyth,alice.smith")
+    result = runner.invoke(main, ["import", "salespeople", write(tmp_path, text)])
+    assert result.exit_code == 1
+    assert "line 3: name: alice.smith@example.com is named 'Alice Smith' on line 2" in result.output
