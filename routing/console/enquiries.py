@@ -18,13 +18,21 @@ from .forms import disposition_context
 from .helpers import desk_settings, public_url
 from .views import bp
 
+# The most urgent ones fit a screen; a longer queue is a staffing problem, not a list.
+QUEUE_SHOWN = 100
+
 
 @bp.get("/enquiries")
 @login_required(Role.COORDINATOR)
 def enquiries():
     """Open and claimed enquiries, most urgent first, each with its SLA countdown."""
     entries = enquiry_queue(get_session())
-    return render_template("console/enquiries.html", entries=entries, caller_label=caller_label)
+    return render_template(
+        "console/enquiries.html",
+        entries=entries[:QUEUE_SHOWN],
+        total=len(entries),
+        caller_label=caller_label,
+    )
 
 
 @bp.get("/enquiries/queue.json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models import Call, Enquiry, EnquiryStatus, Task, TaskStatus, User, utcnow
 
 from .disposition import ENDED_STATUSES
+from .live import MAX_CALL_HOURS
 
 
 @dataclass(frozen=True)
@@ -25,17 +26,23 @@ class Overview:
 def overview(session: Session, user: User, *, now: datetime | None = None) -> Overview:
     """Counts for the home page, each one query."""
     now = now or utcnow()
+    # Calls last four hours at most; the started_at index keeps these counts cheap.
+    recent = now - timedelta(hours=MAX_CALL_HOURS)
     unresolved = Enquiry.status != EnquiryStatus.RESOLVED
     return Overview(
         active_calls=session.scalar(
             select(func.count(Call.id)).where(
-                Call.status.not_in(ENDED_STATUSES), Call.ended_at.is_(None)
+                Call.started_at >= recent,
+                Call.status.not_in(ENDED_STATUSES),
+                Call.ended_at.is_(None),
             )
         )
         or 0,
         my_calls_to_close=session.scalar(
             select(func.count(Call.id)).where(
-                Call.answered_by_id == user.id, Call.disposed_at.is_(None)
+                Call.started_at >= recent - timedelta(days=1),
+                Call.answered_by_id == user.id,
+                Call.disposed_at.is_(None),
             )
         )
         or 0,

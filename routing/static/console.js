@@ -107,8 +107,9 @@
   }
 
   /* Tell the coordinator when the queue changes instead of reloading under her cursor. */
-  function watchQueue(source, shownIds) {
+  function watchQueue(source, shownIds, total) {
     var shown = JSON.stringify(shownIds.slice().sort());
+    var shownTotal = total;
     var note = el("p", { "class": "flash", "role": "status", "hidden": "" });
     var link = el("a", { "href": window.location.pathname }, "The queue has changed: refresh");
     note.appendChild(link);
@@ -118,7 +119,9 @@
       fetch(source, { credentials: "same-origin", cache: "no-store" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
-          if (data && JSON.stringify(data.ids.slice().sort()) !== shown) note.hidden = false;
+          if (!data) return;
+          var ids = JSON.stringify(data.ids.slice(0, shownIds.length).sort());
+          if (ids !== shown || data.open !== shownTotal) note.hidden = false;
         })
         .catch(function () {});
     }, 5000);

@@ -97,3 +97,16 @@ def test_home_links_to_the_console_pages(client, db_session):
     page = client.get("/").get_data(as_text=True)
     for href in ('href="/calls/live"', 'href="/enquiries"', 'href="/customers"'):
         assert href in page
+
+
+def test_job_references_link_to_the_job_page(client, db_session):
+    cora = make_user(db_session, email="cora@example.com")
+    dana = make_customer(db_session, name="Dana Buyer")
+    db_session.add(
+        Job(reference="ORD-77", customer_id=dana.id, eta_date=datetime(2026, 12, 1).date())
+    )
+    db_session.commit()
+    login(client, cora.email)
+    for path in (f"/customers/{dana.id}", "/search?q=ORD-77"):
+        page = client.get(path).get_data(as_text=True)
+        assert 'href="/jobs/ORD-77"' in page, path

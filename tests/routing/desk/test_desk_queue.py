@@ -230,8 +230,13 @@ def test_worker_job_runs_the_sla_check_in_its_own_session(org, connection):
 def test_overview_counts_what_needs_attention(org, alice, coordinator):
     from routing.desk.overview import overview
 
-    make_call(org, line=alice.lines[0], answered_by=coordinator)
-    make_call(org, line=alice.lines[0], status="completed", ended_at=MONDAY_9AM)
+    a_minute_ago = MONDAY_9AM - timedelta(minutes=1)
+    make_call(org, line=alice.lines[0], answered_by=coordinator, started_at=a_minute_ago)
+    make_call(
+        org, line=alice.lines[0], status="completed", started_at=a_minute_ago, ended_at=MONDAY_9AM
+    )
+    # Yesterday's call still ringing in the table (a lost callback) is not live.
+    make_call(org, line=alice.lines[0], started_at=MONDAY_9AM - timedelta(days=1))
     make_enquiry(org, sla_deadline=MONDAY_9AM - timedelta(minutes=1))
     make_enquiry(org, sla_deadline=MONDAY_9AM + timedelta(minutes=1))
     numbers = overview(org, coordinator, now=MONDAY_9AM)
