@@ -37,3 +37,21 @@ def verify_token(session: Session, raw: str | None) -> ApiToken | None:
         return None
     token.last_used_at = utcnow()
     return token
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token, live ones first, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(session: Session, token_id: int) -> ApiToken | None:
+    """Stop a token working from now on (kept for the record). None if there is no such token."""
+    token = session.get(ApiToken, token_id)
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from models import (
+    ApiToken,
     AuditEntry,
     BusinessHours,
     Customer,
@@ -30,6 +31,7 @@ from models import (
     Salesperson,
     User,
 )
+from models.audit import record
 from models.contact import format_phone
 from models.job import OPEN_JOB_STATUSES, Job
 
@@ -38,6 +40,7 @@ from ..directory import admin as directory
 from ..directory.users import InvalidField, create_user, set_password
 from ..errors import SwitchboardError
 from ..security import current_user
+from ..tokens import create_token, hash_token, list_tokens, revoke_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", static_folder="static")
 
@@ -477,3 +480,62 @@ def save_settings():
         current = directory.org_settings(session, current_app.config["TIMEZONE"])
         return _failed("admin/settings.html", exc, settings=current)
     return _done("Settings saved.", "admin.settings")
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+
+@bp.get("/tokens")
+def tokens():
+    """API tokens for /api/v1: who uses the API, when it was last used, and revocation."""
+    return render_template(
+        "admin/tokens.html", tokens=list_tokens(get_session()), errors={}, form={}, new_token=None
+    )
+
+
+@bp.post("/tokens")
+def add_token():
+    """Create an API token and show it this once (only its hash is kept)."""
+    session = get_session()
+    name = " ".join((request.form.get("name") or "").split())
+    if not name or len(name) > 200:
+        exc = InvalidField("name", "give the token a name of up to 200 characters")
+        return _failed("admin/tokens.html", exc, tokens=list_tokens(session), new_token=None)
+    raw = create_token(session, name)
+    created = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))).one()
+    actor = _actor()
+    record(
+        session,
+        actor=actor.label,
+        actor_user_id=actor.user_id,
+        entity_type="api_token",
+        entity_id=created.id,
+        action="create",
+        details={"name": name},
+    )
+    session.commit()
+    # Rendered, not flashed: a flash would put the secret in the session cookie.
+    response = render_template(
+        "admin/tokens.html", tokens=list_tokens(session), errors={}, form={}, new_token=raw
+    )
+    return response, 201, {"Cache-Control": "no-store"}
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke(token_id: int):
+    """Revoke an API token: requests carrying it get 401 from now on."""
+    session = get_session()
+    token = revoke_token(session, token_id)
+    if token is None:
+        abort(404, description="No such API token.")
+    actor = _actor()
+    record(
+        session,
+        actor=actor.label,
+        actor_user_id=actor.user_id,
+        entity_type="api_token",
+        entity_id=token.id,
+        action="revoke",
+        details={"name": token.name},
+    )
+    return _done(f"Revoked the API token {token.name!r}.", "admin.tokens")

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 
 import pytest
 from sqlalchemy import select
 
-from models import AuditEntry, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
+from models import (
+    ApiToken,
+    AuditEntry,
+    BusinessHours,
+    Holiday,
+    Line,
+    OrgSettings,
+    Role,
+    Salesperson,
+    User,
+)
 from routing.directory import admin as directory
 from routing.directory.users import InvalidField
 from routing.errors import Conflict
+from routing.tokens import verify_token
 from tests.factories import DEFAULT_PASSWORD, make_salesperson, make_user
 from tests.test_app import csrf_from, login
 
@@ -420,3 +432,27 @@ def test_services_work_without_flask(db_session):
     only = make_user(db_session, role=Role.ADMIN)
     with pytest.raises(Conflict):
         directory.set_user_active(db_session, actor, user_id=only.id, active=False)
+
+
+def test_api_token_created_shown_once_and_revoked(admin_client, db_session):
+    response = post_form(admin_client, "/admin/tokens", "/admin/tokens", {"name": "ERP"})
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    raw = re.search(
+        r'id="new-token" type="text" readonly value="([^"]+)"', response.get_data(as_text=True)
+    ).group(1)
+    assert verify_token(db_session, raw) is not None
+    assert raw not in admin_client.get("/admin/tokens").get_data(as_text=True)
+    token = db_session.scalar(select(ApiToken))
+    revoked = post_form(admin_client, "/admin/tokens", f"/admin/tokens/{token.id}/revoke", {})
+    assert revoked.status_code == 302
+    db_session.expire_all()
+    assert verify_token(db_session, raw) is None
+    assert audit_actions(db_session, "api_token") == ["create", "revoke"]
+
+
+def test_api_token_needs_a_name(admin_client, db_session):
+    response = post_form(admin_client, "/admin/tokens", "/admin/tokens", {"name": "  "})
+    assert response.status_code == 422
+    assert 'id="e-name"' in response.get_data(as_text=True)
+    assert db_session.scalar(select(ApiToken)) is None
