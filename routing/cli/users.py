@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from routing.database import get_db
 from routing.directory.users import create_user, parse_role, set_password, user_by_email
 from routing.errors import SwitchboardError
-from routing.tokens import create_token
+from routing.tokens import create_token, list_tokens, revoke_token
 
 ROLE_CHOICES = ("coordinator", "account_manager", "admin")
 
@@ -126,3 +126,33 @@ def create_token_command(name: str) -> None:
     click.echo(f"API token {name.strip()!r} created. Copy it now; it is not shown again:")
     click.echo(raw)
     click.echo("Use it as: Authorization: Bearer <token>", err=True)
+
+
+@token.command("list")
+@with_appcontext
+def list_tokens_command() -> None:
+    """List API tokens (names and use, never the secrets)."""
+    session = get_db().Session()
+    try:
+        found = list_tokens(session)
+        if not found:
+            click.echo("No API tokens yet. Create one with: switchboard token create NAME")
+        for item in found:
+            used = f"{item.last_used_at:%Y-%m-%d %H:%M} UTC" if item.last_used_at else "never"
+            state = f"revoked {item.revoked_at:%Y-%m-%d}" if item.revoked_at else "live"
+            click.echo(f"{item.id:>4}  {item.name:<30}  last used {used:<20}  {state}")
+    finally:
+        session.close()
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+@with_appcontext
+def revoke_token_command(token_id: int) -> None:
+    """Revoke the API token with ID (see `switchboard token list`)."""
+    with get_db().session() as session:
+        found = revoke_token(session, token_id)
+        if found is None:
+            raise click.ClickException(f"no API token has the id {token_id}")
+        name = found.name
+    click.echo(f"API token {name!r} revoked; requests carrying it now get 401.")

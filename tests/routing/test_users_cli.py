@@ -121,3 +121,19 @@ def test_switchboard_help_lists_only_our_commands(runner):
         assert f"  {command} " in result.output
     for flask_only in ("--app", "--debug", "routes", "  run "):
         assert flask_only not in result.output
+
+
+def test_token_list_and_revoke(runner, db_session):
+    created = runner.invoke(main, ["token", "create", "Warehouse"])
+    raw = next(line for line in created.output.splitlines() if line.startswith("sb_"))
+    listing = runner.invoke(main, ["token", "list"])
+    assert "Warehouse" in listing.output and "live" in listing.output
+    assert raw not in listing.output
+    token_id = db_session.scalar(select(ApiToken.id).where(ApiToken.name == "Warehouse"))
+    revoked = runner.invoke(main, ["token", "revoke", str(token_id)])
+    assert revoked.exit_code == 0, revoked.output
+    db_session.expire_all()
+    assert verify_token(db_session, raw) is None
+    missing = runner.invoke(main, ["token", "revoke", "9999"])
+    assert missing.exit_code == 1
+    assert "no API token has the id 9999" in missing.output
