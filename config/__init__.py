@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,9 @@ class Config:
         self.RING_TIMEOUT_SECONDS = _as_int(environ, "RING_TIMEOUT_SECONDS", 20)
         self.DB_STATEMENT_TIMEOUT_MS = _as_int(environ, "DB_STATEMENT_TIMEOUT_MS", 3000)
         self.DB_CONNECT_TIMEOUT_S = _as_int(environ, "DB_CONNECT_TIMEOUT_S", 3)
+        # A console login lasts a working day, not Flask's default month.
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_as_int(environ, "SESSION_HOURS", 12))
+        self.SESSION_COOKIE_NAME = "switchboard_session"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
@@ -151,6 +155,7 @@ class ProductionConfig(Config):
             if not getattr(self, name):
                 raise ConfigError(f"{name} must be set when SWITCHBOARD_ENV=production")
         self.SESSION_COOKIE_SECURE = True
+        self.PREFERRED_URL_SCHEME = "https"
 
 
 CONFIGS: dict[str, type[Config]] = {

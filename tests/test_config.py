@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
 
@@ -46,6 +48,23 @@ def test_production_with_both_secrets_starts_with_secure_cookies():
     assert isinstance(config, ProductionConfig)
     assert config.SESSION_COOKIE_SECURE is True
     assert config.SESSION_COOKIE_HTTPONLY is True
+    assert config.SESSION_COOKIE_SAMESITE == "Lax"
+    assert config.PERMANENT_SESSION_LIFETIME == timedelta(hours=12)
+
+
+def test_login_cookie_is_secure_and_http_only_in_production():
+    from routing import create_app
+
+    app = create_app(load_config({**PRODUCTION, "PUBLIC_BASE_URL": "https://sb.example.com"}))
+    with app.test_request_context():
+        from flask import session
+
+        session["user_id"] = 1
+        response = app.make_response("ok")
+        app.session_interface.save_session(app, session, response)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("switchboard_session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "TWILIO_AUTH_TOKEN"])
