@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, Executable, String, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
 from models import (
@@ -141,64 +141,135 @@ def route_incoming_call(
     region: str = "US",
     now: datetime | None = None,
 ) -> IncomingDecision:
-    """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN."""
+    """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN.
+
+    The hot path is one statement: INSERT ... ON CONFLICT DO NOTHING, with the caller's
+    customer found by a subquery. A retried webhook finds its call already stored and
+    gets the same answer.
+    """
     if not params.call_sid:
         raise MissingCallSid("CallSid is required")
-    call = _call_by_sid(session, params.call_sid)
-    if call is None:
-        call = _create_call(session, snapshot, params, region, now or utcnow())
-    return _incoming_decision(snapshot, call)
+    stored = _insert_call(session, snapshot, params, region, now or utcnow())
+    session.commit()
+    if stored is None:
+        call = _call_by_sid(session, params.call_sid)
+        if call is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise RuntimeError(f"call {params.call_sid} conflicted but is not stored")
+        stored = _StoredCall(
+            call.call_sid, call.line_id, call.result, call.within_hours, call.caller_number
+        )
+    return _incoming_decision(snapshot, stored)
 
 
-def _create_call(
+@dataclass(frozen=True)
+class _StoredCall:
+    call_sid: str
+    line_id: int | None
+    result: str | None
+    within_hours: bool
+    caller_number: str | None
+
+
+def _insert_call(
     session: Session, snapshot: DirectorySnapshot, params: CallParams, region: str, now: datetime
-) -> Call:
+) -> _StoredCall | None:
+    """Insert the call unless its CallSid is stored already (then None)."""
     to_number = normalise_dialled(params.to_number, region)
     caller = normalise_caller(params.from_number, region)
-    call = Call(
-        call_sid=params.call_sid,
-        to_number=to_number[:32],
-        from_number=params.from_number[:64],
-        forwarded_from=(params.forwarded_from or None) and params.forwarded_from[:32],
-        caller_number=caller,
-        status=_known_status(params.call_status) or CallStatus.RINGING.value,
-        started_at=now,
-        last_sequence=-1,
-    )
+    values: dict[str, object] = {
+        "call_sid": params.call_sid,
+        "to_number": to_number[:32],
+        "from_number": params.from_number[:64],
+        "forwarded_from": (params.forwarded_from or None) and params.forwarded_from[:32],
+        "caller_number": caller,
+        "status": _known_status(params.call_status) or CallStatus.RINGING.value,
+        "started_at": now,
+        "line_id": None,
+        "unknown_line": False,
+        "within_hours": True,
+        # NULL matches no customer: withheld callers get none.
+        "caller": caller,
+    }
     if to_number in snapshot.teleconference_numbers:
-        call.result = CallResult.TELECONFERENCE.value
+        values["result"] = CallResult.TELECONFERENCE.value
     else:
         line = snapshot.lines.get(to_number)
-        call.line_id = line.line_id if line else None
-        call.unknown_line = line is None
+        values["line_id"] = line.line_id if line else None
+        values["unknown_line"] = line is None
         if line is None:
             log.warning("call %s to %s: no line has this number", params.call_sid, to_number)
-        if caller:
-            call.customer_id = session.scalar(
-                select(Customer.id).where(Customer.phone == caller).order_by(Customer.id).limit(1)
+        values["within_hours"] = snapshot.calendar.is_open(now)
+        ringing = values["within_hours"] and snapshot.coordinators
+        values["result"] = (CallResult.RINGING if ringing else CallResult.NO_ANSWER).value
+    connection = session.connection()
+    # Core, not ORM: this runs on every call and the ORM adds nothing here.
+    if connection.execute(_insert_statement(connection.dialect.name), values).first() is None:
+        return None
+    return _StoredCall(
+        params.call_sid,
+        values["line_id"],  # type: ignore[arg-type]
+        values["result"],  # type: ignore[arg-type]
+        bool(values["within_hours"]),
+        caller,
+    )
+
+
+_INSERT_COLUMNS = (
+    "call_sid",
+    "to_number",
+    "from_number",
+    "forwarded_from",
+    "caller_number",
+    "status",
+    "started_at",
+    "line_id",
+    "unknown_line",
+    "within_hours",
+    "result",
+)
+_insert_statements: dict[str, Executable] = {}
+
+
+def _insert_statement(dialect: str) -> Executable:
+    """INSERT ... ON CONFLICT (call_sid) DO NOTHING RETURNING id, built once per dialect.
+
+    The caller's customer is found inside the same statement by a subquery, so a new
+    call costs one round trip to the database.
+    """
+    statement = _insert_statements.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        customer = (
+            select(Customer.id)
+            .where(Customer.phone == bindparam("caller", type_=String))
+            .order_by(Customer.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        table = Call.__table__
+        values = {name: bindparam(name, type_=table.c[name].type) for name in _INSERT_COLUMNS}
+        statement = (
+            insert(table)
+            .values(
+                **values,
+                customer_id=customer,
+                last_sequence=-1,
+                caller_declined=False,
+                disposition_details=bindparam("details", value={}, type_=JSON),
             )
-        call.within_hours = snapshot.calendar.is_open(now)
-        ringing = call.within_hours and snapshot.coordinators
-        call.result = (CallResult.RINGING if ringing else CallResult.NO_ANSWER).value
-    session.add(call)
-    try:
-        session.commit()
-    except IntegrityError:
-        # The same webhook retried concurrently: the other request created the call.
-        session.rollback()
-        existing = _call_by_sid(session, params.call_sid)
-        if existing is None:
-            raise
-        return existing
-    return call
+            .on_conflict_do_nothing(index_elements=[table.c.call_sid])
+            .returning(table.c.id)
+        )
+        _insert_statements[dialect] = statement
+    return statement
 
 
-def _incoming_decision(snapshot: DirectorySnapshot, call: Call) -> IncomingDecision:
+def _incoming_decision(snapshot: DirectorySnapshot, call: _StoredCall) -> IncomingDecision:
     if call.result == CallResult.TELECONFERENCE:
         return IncomingDecision("teleconference", call.call_sid)
-    line = next((li for li in snapshot.lines.values() if li.line_id == call.line_id), None)
+    line = snapshot.lines_by_id.get(call.line_id) if call.line_id is not None else None
     name = line.salesperson_name if line else None
-    if call.result == CallResult.NO_ANSWER and call.answered_at is None:
+    if call.result != CallResult.RINGING and call.result != CallResult.ANSWERED:
         return IncomingDecision(
             "voicemail", call.call_sid, salesperson_name=name, within_hours=call.within_hours
         )
@@ -299,7 +370,7 @@ def complete_dial(
     """The coordinators' <Dial> ended: the call was taken, or ring again, or voicemail."""
     call = ensure_call(session, params)
     call.dial_status = (dial_status or "")[:20] or None
-    line = next((li for li in snapshot.lines.values() if li.line_id == call.line_id), None)
+    line = snapshot.lines_by_id.get(call.line_id) if call.line_id is not None else None
     name = line.salesperson_name if line else None
     now = utcnow()
     if call.answered_by_id is not None and dial_status in DIAL_PICKED_UP:

@@ -60,6 +60,7 @@ class DirectorySnapshot:
     version: str
     calendar: BusinessCalendar
     lines: dict[str, LineInfo]
+    lines_by_id: dict[int, LineInfo]
     coordinators: tuple[Coordinator, ...]
     coordinators_by_id: dict[int, Coordinator]
     enquiry_sla_minutes: int
@@ -109,6 +110,7 @@ class DirectorySnapshot:
             version=version,
             calendar=calendar,
             lines=lines,
+            lines_by_id={info.line_id: info for info in lines.values()},
             coordinators=coordinators[:MAX_SIMULTANEOUS],
             coordinators_by_id={c.user_id: c for c in coordinators},
             enquiry_sla_minutes=(
