@@ -49,7 +49,7 @@ def customers():
         rows = session.scalars(
             select(Customer)
             .options(selectinload(Customer.salesperson))
-            .order_by(Customer.created_at.desc(), Customer.id.desc())
+            .order_by(Customer.id.desc())  # newest first, by the primary key
             .limit(PAGE_SIZE)
             .offset((page - 1) * PAGE_SIZE)
         ).all()

@@ -39,7 +39,6 @@ def enquiry_queue(
             selectinload(Enquiry.customer),
             selectinload(Enquiry.owner),
             selectinload(Enquiry.line).selectinload(Line.salesperson),
-            selectinload(Enquiry.call),
         )
         .order_by(Enquiry.sla_deadline, Enquiry.id)
     )
