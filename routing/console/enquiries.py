@@ -59,7 +59,14 @@ def claim(enquiry_id: int):
     except (NotClaimable, AlreadyDisposed) as exc:
         session.rollback()
         flash(exc.message, "error")
-    return redirect(request.form.get("next") or url_for("console.enquiries"))
+    return redirect(_local_path(request.form.get("next")) or url_for("console.enquiries"))
+
+
+def _local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (never an open redirect elsewhere)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None
 
 
 @bp.post("/enquiries/<int:enquiry_id>/release")

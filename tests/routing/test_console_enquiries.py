@@ -201,3 +201,13 @@ def test_account_manager_cannot_work_the_queue(client, db_session, queue):
     token = csrf_from(client.get("/customers").get_data(as_text=True))
     assert client.post(f"/enquiries/{late.id}/claim", data={"csrf_token": token}).status_code == 403
     assert client.get(f"/enquiries/{late.id}").status_code == 403
+
+
+def test_claim_never_redirects_off_site(client, queue):
+    cora, _, late, _ = queue
+    login(client, cora.email)
+    response = client.post(
+        f"/enquiries/{late.id}/claim",
+        data={"csrf_token": _token(client), "next": "//evil.example.com/x"},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/enquiries"
