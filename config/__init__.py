@@ -74,6 +74,8 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
         self.WTF_CSRF_TIME_LIMIT = None
+        # Directory CSV uploads on the admin pages; webhooks are far smaller.
+        self.MAX_CONTENT_LENGTH = 32 * 1024 * 1024
         if overrides:
             for key, value in overrides.items():
                 setattr(self, key, value)

@@ -37,6 +37,7 @@ from models.job import OPEN_JOB_STATUSES, Job
 
 from ..database import get_session
 from ..directory import admin as directory
+from ..directory.importer import HEADERS, ImportFailed, import_directory
 from ..directory.users import InvalidField, create_user, set_password
 from ..errors import SwitchboardError
 from ..security import current_user
@@ -539,3 +540,40 @@ def revoke(token_id: int):
         details={"name": token.name},
     )
     return _done(f"Revoked the API token {token.name!r}.", "admin.tokens")
+
+
+# --- CSV import ----------------------------------------------------------------------------
+
+
+@bp.get("/import")
+def import_page():
+    """Upload a directory CSV file (the same files `switchboard import` reads)."""
+    return render_template("admin/import.html", headers=HEADERS, problems=[], chosen=None)
+
+
+@bp.post("/import")
+def import_upload():
+    """Check the whole file; import it only if every row is good, else list every bad row."""
+    kind = request.form.get("kind", "")
+    upload = request.files.get("file")
+    if kind not in HEADERS or upload is None or not upload.filename:
+        problem = "Choose what the file holds and a CSV file to upload."
+        return render_template(
+            "admin/import.html", headers=HEADERS, problems=[problem], chosen=kind
+        ), 422
+    session = get_session()
+    try:
+        summary = import_directory(
+            session, kind, upload.stream.read(), region=_region(), actor=_actor().label
+        )
+    except ImportFailed as failure:
+        session.rollback()
+        problems = [str(error) for error in failure.errors]
+        return render_template(
+            "admin/import.html",
+            headers=HEADERS,
+            problems=problems,
+            chosen=kind,
+            filename=upload.filename,
+        ), 422
+    return _done(f"Imported {upload.filename}: {summary}.", "admin.import_page")

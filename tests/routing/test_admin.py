@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, time
 
@@ -456,3 +457,33 @@ def test_api_token_needs_a_name(admin_client, db_session):
     assert response.status_code == 422
     assert 'id="e-name"' in response.get_data(as_text=True)
     assert db_session.scalar(select(ApiToken)) is None
+
+
+def upload(client, kind: str, body: bytes, filename: str = "people.csv"):
+    token = csrf_from(client.get("/admin/import").get_data(as_text=True))
+    return client.post(
+        "/admin/import",
+        data={"kind": kind, "file": (io.BytesIO(body), filename), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+
+
+def test_csv_upload_imports_the_file(admin_client, db_session):
+    body = "\ufeffname,email,phone\nCora Jensen,cora@example.com,(415) 555-0201\n".encode()
+    response = upload(admin_client, "coordinators", body)
+    assert response.status_code == 302
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "coordinators: 1 created, 0 updated, 0 unchanged (1 rows)" in page
+    cora = db_session.scalar(select(User).where(User.email == "cora@example.com"))
+    assert (cora.role, cora.phone) == (Role.COORDINATOR, "+14155550201")
+
+
+def test_csv_upload_with_bad_rows_lists_them_and_imports_nothing(admin_client, db_session):
+    body = b"name,email,phone\nCora,cora@example.com,4155550201\nDev,dev@,12\n"
+    response = upload(admin_client, "coordinators", body)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Nothing was imported from people.csv" in html
+    assert "line 3: phone: &#39;12&#39; is not a valid phone number" in html
+    assert "line 3: email:" in html
+    assert db_session.scalar(select(User).where(User.email == "cora@example.com")) is None
