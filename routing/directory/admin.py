@@ -152,6 +152,8 @@ def save_line(
         raise InvalidField("twilio_number", "the Twilio number is required")
     if public == twilio:
         raise InvalidField("twilio_number", "must differ from the old mobile number")
+    if twilio in set(session.scalars(select(OrgSettings.teleconference_number))):
+        raise InvalidField("twilio_number", f"{twilio} is the teleconference dial-in number")
     for field, column, value in (
         ("twilio_number", Line.twilio_number, twilio),
         ("public_number", Line.public_number, public),
@@ -361,6 +363,15 @@ def save_settings(
             teleconference_number, region, "teleconference_number"
         ),
     }
+    number = wanted["teleconference_number"]
+    if number is not None:
+        line = session.scalar(
+            select(Line).where((Line.twilio_number == number) | (Line.public_number == number))
+        )
+        if line is not None:
+            raise InvalidField(
+                "teleconference_number", f"{number} is a line of {line.salesperson.name}"
+            )
     settings = org_settings(session, tz)
     changed = _changes(settings, wanted)
     if changed:

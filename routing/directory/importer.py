@@ -20,7 +20,7 @@ from typing import IO, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Customer, Line, Role, Salesperson, User, utcnow
+from models import Customer, Line, OrgSettings, Role, Salesperson, User, utcnow
 from models.audit import record
 from models.contact import InvalidContact, normalise_email, normalise_phone
 
@@ -244,7 +244,12 @@ def _import_salespeople(
         for line in session.scalars(select(Line).where(Line.public_number.in_(batch))):
             lines_by_mobile[line.public_number] = line
 
+    # Calls to the dial-in number join teleconferences: it can be no salesperson's line.
+    dial_in = set(session.scalars(select(OrgSettings.teleconference_number)))
     for item in parsed:
+        if item.twilio in dial_in:
+            check.fail(item.row, "twilio_number", f"{item.twilio} is the teleconference dial-in")
+            continue
         existing = lines_by_twilio.get(item.twilio)
         if existing is not None and existing.salesperson.email != item.email:
             owner = existing.salesperson

@@ -487,3 +487,26 @@ def test_csv_upload_with_bad_rows_lists_them_and_imports_nothing(admin_client, d
     assert "line 3: phone: &#39;12&#39; is not a valid phone number" in html
     assert "line 3: email:" in html
     assert db_session.scalar(select(User).where(User.email == "cora@example.com")) is None
+
+
+def test_teleconference_number_and_lines_never_overlap(admin_client, db_session):
+    person = make_salesperson(db_session, name="Tom Becker", twilio_number="+16465550101")
+    db_session.commit()
+    response = post_form(
+        admin_client,
+        "/admin/settings",
+        "/admin/settings",
+        {**SETTINGS, "teleconference_number": "(646) 555-0101"},
+    )
+    assert response.status_code == 422
+    assert "+16465550101 is a line of Tom Becker" in response.get_data(as_text=True)
+    post_form(admin_client, "/admin/settings", "/admin/settings", SETTINGS)
+    page = f"/admin/salespeople/{person.id}"
+    line = post_form(
+        admin_client,
+        page,
+        f"{page}/lines",
+        {"public_number": "3125550160", "twilio_number": "+44 20 7183 8750"},
+    )
+    assert line.status_code == 422
+    assert "is the teleconference dial-in number" in line.get_data(as_text=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEntry, Customer, Line, Role, Salesperson, User
+from models import AuditEntry, Customer, Line, OrgSettings, Role, Salesperson, User
 from routing.cli import main
 from routing.directory.importer import ImportFailed, import_directory
 from tests.factories import make_customer, make_salesperson, make_user
@@ -269,3 +269,11 @@ def test_salesperson_with_two_names_in_one_file_is_refused(runner, db_session, t
     result = runner.invoke(main, ["import", "salespeople", write(tmp_path, text)])
     assert result.exit_code == 1
     assert "line 3: name: alice.smith@example.com is named 'Alice Smith' on line 2" in result.output
+
+
+def test_teleconference_dial_in_number_cannot_be_a_line(runner, db_session, tmp_path):
+    db_session.add(OrgSettings(name="Org", timezone="UTC", teleconference_number="+16465550103"))
+    db_session.commit()
+    result = runner.invoke(main, ["import", "salespeople", write(tmp_path, SALESPEOPLE)])
+    assert result.exit_code == 1
+    assert "line 4: twilio_number: +16465550103 is the teleconference dial-in" in result.output
