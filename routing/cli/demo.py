@@ -16,13 +16,16 @@ def demo(url: str | None) -> None:
     """Load the demo organisation (safe to run again: nothing is duplicated)."""
     import os
 
+    from notifications.jobs import JobSettings
     from routing.directory.demo import DEMO_PASSWORD, load_demo
 
+    config = current_app.config["SWITCHBOARD_CONFIG"]
     with get_db().session() as session:
         result = load_demo(
             session,
-            timezone=current_app.config["TIMEZONE"],
-            region=current_app.config["DEFAULT_REGION"],
+            timezone=config.TIMEZONE,
+            region=config.DEFAULT_REGION,
+            job_settings=JobSettings.from_config(config),
         )
     base = (url or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}").rstrip("/")
     click.echo(result.summary())

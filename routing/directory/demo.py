@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,10 +24,8 @@ from models import (
     Customer,
     Enquiry,
     EnquiryKind,
-    EtaChange,
     Holiday,
     Job,
-    JobStatus,
     Line,
     OrgSettings,
     Outcome,
@@ -37,6 +35,7 @@ from models import (
     utcnow,
 )
 from models.contact import normalise_phone
+from notifications.jobs import JobSettings, create_job, update_job
 from routing.security import hash_password
 
 DEMO_PASSWORD = "switchboard-demo"
@@ -126,9 +125,20 @@ def demo_customers() -> list[tuple[str, str, str, str | None, int]]:
     return people
 
 
-def load_demo(session: Session, *, timezone: str = "UTC", region: str = "US") -> DemoResult:
-    """Create whatever of the demo organisation is missing. The caller commits."""
+def load_demo(
+    session: Session,
+    *,
+    timezone: str = "UTC",
+    region: str = "US",
+    job_settings: JobSettings | None = None,
+) -> DemoResult:
+    """Create whatever of the demo organisation is missing. The caller commits.
+
+    ``job_settings`` should come from the running configuration (``JobSettings.from_config``)
+    so the links in the demo jobs' emails are signed with the app's secret.
+    """
     result = DemoResult()
+    job_settings = job_settings or JobSettings(timezone=timezone, default_region=region)
     zone = ZoneInfo(timezone)
     _settings(session, timezone, result)
     _hours(session, result)
@@ -136,7 +146,7 @@ def load_demo(session: Session, *, timezone: str = "UTC", region: str = "US") ->
     salespeople = _salespeople(session, result)
     customers = _customers(session, salespeople, result)
     session.flush()
-    _jobs(session, customers, users, zone, result)
+    _jobs(session, customers, users, zone, result, job_settings)
     _calls(session, customers, salespeople, users, result)
     session.flush()
     result.logins = [
@@ -255,7 +265,9 @@ def _jobs(
     users: dict[str, User],
     zone: ZoneInfo,
     result: DemoResult,
+    job_settings: JobSettings,
 ) -> None:
+    """Jobs made through the job service, so their emails are in the outbox as in real use."""
     managers = [users[am[1]] for am in ACCOUNT_MANAGERS]
     references = [f"NW-{4711 + i}" for i in range(len(JOB_ITEMS))]
     known = set(session.scalars(select(Job.reference).where(Job.reference.in_(references))))
@@ -263,30 +275,35 @@ def _jobs(
     for i, (reference, description) in enumerate(zip(references, JOB_ITEMS, strict=True)):
         if reference in known:
             continue
-        job = Job(
-            reference=reference,
-            customer_id=customers[i * 3].id,
-            account_manager_id=managers[i % len(managers)].id,
-            description=description,
-            status=JobStatus.IN_PROGRESS if i % 3 == 1 else JobStatus.OPEN,
-        )
+        customer = customers[i * 3]
         if i % 2 == 0:
-            job.eta_date = today + timedelta(days=2 + i)
+            eta = (today + timedelta(days=2 + i)).isoformat()
         else:
-            local = datetime.combine(today + timedelta(days=1 + i), time(10 + i % 6), tzinfo=zone)
-            job.eta_at = local.astimezone(UTC)
-        if i == 1 and job.eta_at is not None:
+            local = datetime.combine(today + timedelta(days=1 + i), time(10 + i % 6))
+            eta = local.isoformat(timespec="minutes")  # local time of the organisation
+        job = create_job(
+            session,
+            reference=reference,
+            customer={"name": customer.name, "email": customer.email},
+            description=description,
+            eta=eta,
+            account_manager_email=managers[i % len(managers)].email,
+            actor="demo",
+            settings=job_settings,
+        )
+        if i % 3 == 1:
+            update_job(session, job, status="in_progress", actor="demo", settings=job_settings)
+        if i == 1:
             # One job whose ETA already moved, so the history is not empty.
-            job.eta_changes.append(
-                EtaChange(
-                    old_eta_at=job.eta_at - timedelta(days=2),
-                    new_eta_at=job.eta_at,
-                    reason="Supplier shipment delayed two days",
-                    changed_by=managers[1].email,
-                    notified=True,
-                )
+            later = datetime.combine(today + timedelta(days=4 + i), time(14))
+            update_job(
+                session,
+                job,
+                eta=later.isoformat(timespec="minutes"),
+                eta_reason="Supplier shipment delayed two days",
+                actor=managers[1].email,
+                settings=job_settings,
             )
-        session.add(job)
         result.count("jobs")
 
 

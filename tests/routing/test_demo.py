@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 
 from models import (
     BusinessHours,
+    EtaChange,
+    OutboundEmail,
     Call,
     Customer,
     Enquiry,
@@ -20,7 +22,19 @@ from routing.cli import main
 from routing.directory.demo import DEMO_PASSWORD
 from tests.test_app import login
 
-COUNTED = (User, Salesperson, Line, Customer, Job, Call, Enquiry, BusinessHours, OrgSettings)
+COUNTED = (
+    User,
+    Salesperson,
+    Line,
+    Customer,
+    Job,
+    EtaChange,
+    OutboundEmail,
+    Call,
+    Enquiry,
+    BusinessHours,
+    OrgSettings,
+)
 
 
 def counts(db_session) -> dict[str, int]:
@@ -38,6 +52,16 @@ def test_demo_loads_a_realistic_organisation_and_prints_logins(runner, app, db_s
     assert loaded["Customer"] >= 50 and loaded["Job"] >= 3
     assert loaded["Enquiry"] >= 1 and loaded["Call"] >= 3
     assert loaded["BusinessHours"] == 5
+    assert loaded["EtaChange"] >= 1
+    # Jobs came through the job service: each has its assignment and introduction emails.
+    kinds = set(db_session.scalars(select(OutboundEmail.kind)))
+    assert {"assignment", "introduction"} <= kinds
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(Job).where(Job.account_manager_id.is_not(None))
+        )
+        == loaded["Job"]
+    )
     roles = dict(db_session.execute(select(User.role, func.count()).group_by(User.role)).all())
     assert roles[Role.COORDINATOR] >= 3 and roles[Role.ACCOUNT_MANAGER] >= 3
     assert roles[Role.ADMIN] == 1
