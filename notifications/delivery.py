@@ -61,8 +61,8 @@ def _due_condition(now: datetime):
 
 def claim_due(
     db: Database, *, now: datetime, limit: int = 100, only_id: int | None = None
-) -> list[int]:
-    """Mark up to ``limit`` due rows as sending under a lease; returns their ids."""
+) -> list[OutboundEmail]:
+    """Mark up to ``limit`` due rows as sending under a lease; returns them (detached)."""
     due = select(OutboundEmail.id).where(_due_condition(now))
     if only_id is not None:
         due = due.where(OutboundEmail.id == only_id)
@@ -72,7 +72,7 @@ def claim_due(
         .with_for_update(skip_locked=True)
     )
     with db.Session.begin() as session:
-        ids = session.scalars(
+        emails = session.scalars(
             update(OutboundEmail)
             .where(OutboundEmail.id.in_(due.scalar_subquery()), _due_condition(now))
             .values(
@@ -80,26 +80,30 @@ def claim_due(
                 lease_until=now + LEASE,
                 attempts=OutboundEmail.attempts + 1,
             )
-            .returning(OutboundEmail.id)
-            .execution_options(synchronize_session=False)
+            .returning(OutboundEmail)
+            .execution_options(synchronize_session=False, populate_existing=True)
         ).all()
-    return sorted(ids)
+        session.expunge_all()  # plain values from here on: the HTTP call holds no session
+    return sorted(emails, key=lambda e: e.id)
 
 
 def deliver_claimed(
     db: Database,
     sender: Sender,
-    email_id: int,
+    email: OutboundEmail | int,
     *,
     clock: Clock = utcnow,
     rng: random.Random | None = None,
 ) -> str:
     """Send one claimed row and record what happened: "sent", "retry" or "failed"."""
-    with db.Session() as session:
-        email = session.get(OutboundEmail, email_id)
-        if email is None or email.status != EmailStatus.SENDING:
-            return "skipped"
-        session.expunge(email)  # the HTTP call must not hold a transaction open
+    if isinstance(email, int):
+        with db.Session() as session:
+            loaded = session.get(OutboundEmail, email)
+            if loaded is None or loaded.status != EmailStatus.SENDING:
+                return "skipped"
+            session.expunge(loaded)
+        email = loaded
+    email_id = email.id
     values: dict[str, object]
     outcome: str
     try:
@@ -169,19 +173,19 @@ def dispatch_due(
         while max_batches is None or batches < max_batches:
             if should_stop is not None and should_stop():
                 break
-            ids = claim_due(db, now=clock(), limit=batch)
-            if not ids:
+            claimed = claim_due(db, now=clock(), limit=batch)
+            if not claimed:
                 break
             batches += 1
-            report.claimed += len(ids)
+            report.claimed += len(claimed)
             if executor is not None:
                 outcomes = list(
                     executor.map(
-                        lambda i: deliver_claimed(db, sender, i, clock=clock, rng=rng), ids
+                        lambda e: deliver_claimed(db, sender, e, clock=clock, rng=rng), claimed
                     )
                 )
             else:
-                outcomes = [deliver_claimed(db, sender, i, clock=clock, rng=rng) for i in ids]
+                outcomes = [deliver_claimed(db, sender, e, clock=clock, rng=rng) for e in claimed]
             for outcome in outcomes:
                 if outcome == "sent":
                     report.sent += 1
@@ -189,7 +193,7 @@ def dispatch_due(
                     report.retried += 1
                 elif outcome == "failed":
                     report.failed += 1
-            if len(ids) < batch:
+            if len(claimed) < batch:
                 break
     finally:
         if executor is not None:
@@ -199,9 +203,10 @@ def dispatch_due(
 
 def send_email_now(db: Database, sender: Sender, email_id: int, *, clock: Clock = utcnow) -> str:
     """Send one row if it is due (the scheduler's date job); anything else is left alone."""
-    if not claim_due(db, now=clock(), limit=1, only_id=email_id):
+    claimed = claim_due(db, now=clock(), limit=1, only_id=email_id)
+    if not claimed:
         return "skipped"
-    return deliver_claimed(db, sender, email_id, clock=clock)
+    return deliver_claimed(db, sender, claimed[0], clock=clock)
 
 
 def resend(db_session, email: OutboundEmail, *, now: datetime | None = None) -> None:

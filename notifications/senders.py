@@ -177,12 +177,13 @@ def _reset_time(response: requests.Response) -> datetime | None:
         return None
 
 
-def sender_from_config(config: Any) -> Sender:
+def sender_from_config(config: Any, *, pool_size: int = 10) -> Sender:
     """SendGrid when SENDGRID_API_KEY is set, else the development backend."""
     if getattr(config, "SENDGRID_API_KEY", ""):
         return SendGridSender(
             api_key=config.SENDGRID_API_KEY,
             mail_from=config.MAIL_FROM,
             host=config.SENDGRID_API_HOST,
+            pool_size=pool_size,
         )
     return DevelopmentSender()

@@ -153,7 +153,7 @@ class WorkerRuntime:
     db: Database
     sender: Sender
     clock: Callable[[], datetime] = utcnow
-    concurrency: int = 4
+    concurrency: int = 8
     batch: int = 100
     leader: LeaderLock | None = None
     scheduler: BaseScheduler | None = None
@@ -373,11 +373,11 @@ def stop(runtime: WorkerRuntime) -> None:
         _runtime = None
 
 
-def runtime_from_config(config: Any, *, concurrency: int = 4, batch: int = 100) -> WorkerRuntime:
+def runtime_from_config(config: Any, *, concurrency: int = 8, batch: int = 100) -> WorkerRuntime:
     return WorkerRuntime(
         config=config,
         db=Database.from_config(config),
-        sender=sender_from_config(config),
+        sender=sender_from_config(config, pool_size=concurrency),
         concurrency=concurrency,
         batch=batch,
     )

@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 @click.command("worker")
 @click.option(
     "--concurrency",
-    default=4,
+    default=8,
     show_default=True,
     type=click.IntRange(1, 32),
     help="Emails sent in parallel over the pooled HTTP connection.",
