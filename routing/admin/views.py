@@ -577,3 +577,41 @@ def import_upload():
             filename=upload.filename,
         ), 422
     return _done(f"Imported {upload.filename}: {summary}.", "admin.import_page")
+
+
+# --- audit log -----------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 50
+
+
+@bp.get("/audit")
+def audit():
+    """Who changed what, newest first; filter by kind of record and by who did it."""
+    session = get_session()
+    entity_type = (request.args.get("type") or "").strip()
+    actor = (request.args.get("actor") or "").strip()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = select(AuditEntry)
+    if entity_type:
+        query = query.where(AuditEntry.entity_type == entity_type)
+    if actor:
+        query = query.where(AuditEntry.actor.ilike(f"%{actor}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    entries = session.scalars(
+        query.order_by(AuditEntry.id.desc())
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+        .limit(AUDIT_PAGE_SIZE)
+    ).all()
+    types = session.scalars(
+        select(AuditEntry.entity_type).distinct().order_by(AuditEntry.entity_type)
+    ).all()
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        types=types,
+        entity_type=entity_type,
+        actor=actor,
+        page=page,
+        pages=max((total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE, 1),
+        total=total,
+    )

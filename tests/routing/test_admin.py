@@ -20,6 +20,7 @@ from models import (
     Salesperson,
     User,
 )
+from models.audit import record
 from routing.directory import admin as directory
 from routing.directory.users import InvalidField
 from routing.errors import Conflict
@@ -510,3 +511,18 @@ def test_teleconference_number_and_lines_never_overlap(admin_client, db_session)
     )
     assert line.status_code == 422
     assert "is the teleconference dial-in number" in line.get_data(as_text=True)
+
+
+def test_audit_log_lists_filters_and_pages(admin_client, db_session):
+    for n in range(55):
+        record(db_session, actor="cli", entity_type="user", entity_id=n + 1, action="create")
+    record(db_session, actor="api:ERP", entity_type="job", entity_id=7, action="eta_changed")
+    db_session.commit()
+    first = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "56 entries · page 1 of 2" in first
+    assert "eta_changed" in first  # newest first
+    assert "Older →" in first
+    jobs = admin_client.get("/admin/audit?type=job").get_data(as_text=True)
+    assert "1 entry" in jobs and "api:ERP" in jobs and "user #3" not in jobs
+    by_actor = admin_client.get("/admin/audit?actor=erp").get_data(as_text=True)
+    assert "1 entry" in by_actor
