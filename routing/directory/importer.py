@@ -227,6 +227,13 @@ def _import_salespeople(
         if seen is not None:
             check.fail(row, "mobile_number", f"{mobile} is also on line {seen.row.line}")
             continue
+        # A number diverted to itself, or to another diverted number, would loop calls.
+        seen = by_twilio.get(mobile) or by_mobile.get(twilio)
+        if seen is not None:
+            field = "mobile_number" if by_twilio.get(mobile) else "twilio_number"
+            number = mobile if field == "mobile_number" else twilio
+            check.fail(row, field, f"{number} is also a number of line {seen.row.line}")
+            continue
         by_twilio[twilio] = by_mobile[mobile] = item
         parsed.append(item)
 
@@ -244,11 +251,25 @@ def _import_salespeople(
         for line in session.scalars(select(Line).where(Line.public_number.in_(batch))):
             lines_by_mobile[line.public_number] = line
 
+    crossed: set[str] = set()
+    for batch in _chunks(by_mobile):
+        crossed.update(
+            session.scalars(select(Line.twilio_number).where(Line.twilio_number.in_(batch)))
+        )
+    for batch in _chunks(by_twilio):
+        crossed.update(
+            session.scalars(select(Line.public_number).where(Line.public_number.in_(batch)))
+        )
     # Calls to the dial-in number join teleconferences: it can be no salesperson's line.
     dial_in = set(session.scalars(select(OrgSettings.teleconference_number)))
     for item in parsed:
         if item.twilio in dial_in:
             check.fail(item.row, "twilio_number", f"{item.twilio} is the teleconference dial-in")
+            continue
+        if item.mobile in crossed or item.twilio in crossed:
+            field = "mobile_number" if item.mobile in crossed else "twilio_number"
+            number = item.mobile if field == "mobile_number" else item.twilio
+            check.fail(item.row, field, f"{number} is already a number of another line")
             continue
         existing = lines_by_twilio.get(item.twilio)
         if existing is not None and existing.salesperson.email != item.email:

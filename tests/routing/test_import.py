@@ -277,3 +277,20 @@ def test_teleconference_dial_in_number_cannot_be_a_line(runner, db_session, tmp_
     result = runner.invoke(main, ["import", "salespeople", write(tmp_path, SALESPEOPLE)])
     assert result.exit_code == 1
     assert "line 4: twilio_number: +16465550103 is the teleconference dial-in" in result.output
+
+
+def test_a_number_used_as_mobile_and_twilio_number_is_refused(runner, db_session, tmp_path):
+    looped = SALESPEOPLE + "Sofia Garcia,sofia@example.com,6465550101,6465550199,\n"
+    result = runner.invoke(main, ["import", "salespeople", write(tmp_path, looped)])
+    assert result.exit_code == 1
+    assert "line 5: mobile_number: +16465550101 is also a number of line 2" in result.output
+    make_salesperson(db_session, public_number="+13125550150", twilio_number="+16465550150")
+    db_session.commit()
+    crossed = (
+        "name,email,mobile_number,twilio_number\nSofia,sofia@example.com,6465550150,6465550151\n"
+    )
+    result = runner.invoke(main, ["import", "salespeople", write(tmp_path, crossed, "x.csv")])
+    assert result.exit_code == 1
+    assert (
+        "line 2: mobile_number: +16465550150 is already a number of another line" in result.output
+    )
