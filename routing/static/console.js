@@ -178,7 +178,24 @@
     }, 2000);
   }
 
+  /* On other console pages: open the screen-pop as soon as I take a call. */
+  function watchForMyCall(source) {
+    window.setInterval(function () {
+      fetch(source, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok && !r.redirected ? r.json() : null; })
+        .then(function (data) {
+          if (!data || !data.pop_call_id) return;
+          var key = "switchboard-popped-" + data.pop_call_id;
+          if (window.sessionStorage.getItem(key)) return;
+          window.sessionStorage.setItem(key, "1");
+          window.location.assign("/calls/" + data.pop_call_id);
+        })
+        .catch(function () {});
+    }, 2000);
+  }
+
   window.Switchboard = {
+    watchForMyCall: watchForMyCall,
     watchCall: watchCall,
     liveCalls: liveCalls,
     countdowns: countdowns,

@@ -102,6 +102,18 @@ def test_live_call_to_screen_pop_to_appointment(page, live_server, office):
     expect(page.locator(".appointment")).to_contain_text("Dana Buyer")
     shot(page, "05-salesperson-calendar")
 
+    # The new lead is found by phone from the search box in the navigation (keyboard only).
+    page.get_by_label("Search customers and jobs").fill("(202) 555-0143")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=*")
+    dana = page.get_by_role("link", name="Dana Buyer")
+    expect(dana).to_be_visible()
+    shot(page, "05b-search")
+    dana.click()
+    expect(page.get_by_role("heading", name="Dana Buyer")).to_be_visible()
+    expect(page.get_by_text("with Alice Seller · Showroom")).to_be_visible()
+    shot(page, "05c-customer")
+
     # Twilio's final status callback ends the call on the live page.
     live_server.twilio(
         "/twilio/voice/status",
