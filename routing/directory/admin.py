@@ -154,9 +154,12 @@ def save_line(
         raise InvalidField("twilio_number", "must differ from the old mobile number")
     if twilio in set(session.scalars(select(OrgSettings.teleconference_number))):
         raise InvalidField("twilio_number", f"{twilio} is the teleconference dial-in number")
+    # Besides uniqueness: a number diverted to another diverted number would loop calls.
     for field, column, value in (
         ("twilio_number", Line.twilio_number, twilio),
         ("public_number", Line.public_number, public),
+        ("twilio_number", Line.public_number, twilio),
+        ("public_number", Line.twilio_number, public),
     ):
         clash = session.scalar(select(Line).where(column == value))
         if clash is not None and clash.id != line_id:

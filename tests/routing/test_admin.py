@@ -526,3 +526,18 @@ def test_audit_log_lists_filters_and_pages(admin_client, db_session):
     assert "1 entry" in jobs and "api:ERP" in jobs and "user #3" not in jobs
     by_actor = admin_client.get("/admin/audit?actor=erp").get_data(as_text=True)
     assert "1 entry" in by_actor
+
+
+def test_line_whose_mobile_is_another_lines_twilio_number_is_refused(admin_client, db_session):
+    make_salesperson(db_session, name="Tom Becker", twilio_number="+16465550101")
+    rahul = make_salesperson(db_session, name="Rahul Mehta")
+    db_session.commit()
+    page = f"/admin/salespeople/{rahul.id}"
+    response = post_form(
+        admin_client,
+        page,
+        f"{page}/lines",
+        {"public_number": "646-555-0101", "twilio_number": "6465550177"},
+    )
+    assert response.status_code == 422
+    assert 'id="e-public_number-new"' in response.get_data(as_text=True)
