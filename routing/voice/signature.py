@@ -13,6 +13,7 @@ from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
+    compare,
     get_signature_algorithm,
 )
 
@@ -48,6 +49,10 @@ def _require_twilio_signature() -> Response | None:
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     params = request.form if request.method == "POST" else {}
     if signature and current_app.config["TWILIO_AUTH_TOKEN"]:
+        # The exact URL matches almost always; validate() also tries it with and without
+        # the default port (Twilio is inconsistent there) but computes both every time.
+        if compare(validator.compute_signature(url, params, algorithm), signature):
+            return None
         if validator.validate(url, params, signature, algorithm):
             return None
         reason = "bad"

@@ -20,6 +20,7 @@ from ..database import get_session
 from . import calls, conference
 from . import twiml as t
 from .directory import DirectoryCache, DirectorySnapshot
+from .fastpath import statements_autocommit
 from .whisper import whisper_text
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,9 @@ def _never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
 def incoming() -> Response:
     """A call arrived on one of our numbers: ring coordinators, voicemail, or PIN entry."""
     params = calls.CallParams.from_form(request.form)
-    snapshot = _snapshot()
-    decision = calls.route_incoming_call(get_session(), snapshot, params, region=_region())
+    with statements_autocommit(get_session()):
+        snapshot = _snapshot()
+        decision = calls.route_incoming_call(get_session(), snapshot, params, region=_region())
     if decision.action == "teleconference":
         return t.twiml(t.ask_for_pin(1))
     if decision.action == "voicemail":

@@ -1,0 +1,84 @@
+"""/incoming on a real PostgreSQL engine (no outer test transaction), as in production."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select
+
+from models import Call, Line, Salesperson, make_engine, utcnow
+from routing import create_app
+from routing.database import get_db
+from tests.conftest import make_test_config
+from tests.twilio_signing import signed_post
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def live_app(database_url, engine):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs TEST_DATABASE_URL pointing at PostgreSQL")
+    app = create_app(make_test_config(database_url))
+    yield app
+    get_db(app).dispose()
+
+
+@pytest.fixture
+def committed_line(database_url):
+    setup = make_engine(database_url)
+    with setup.begin() as conn:
+        sp = conn.execute(
+            Salesperson.__table__.insert()
+            .values(name="Pat Live", email="pat.live@example.com", active=True)
+            .returning(Salesperson.__table__.c.id)
+        ).scalar_one()
+        conn.execute(
+            Line.__table__.insert().values(
+                salesperson_id=sp,
+                public_number="+13125559901",
+                twilio_number="+16465559901",
+                active=True,
+            )
+        )
+    yield "+16465559901"
+    with setup.begin() as conn:
+        conn.execute(delete(Call).where(Call.to_number == "+16465559901"))
+        conn.execute(delete(Line).where(Line.twilio_number == "+16465559901"))
+        conn.execute(delete(Salesperson).where(Salesperson.email == "pat.live@example.com"))
+    setup.dispose()
+
+
+def test_incoming_stores_the_call_and_leaves_pooled_connections_transactional(
+    live_app, committed_line
+):
+    client = live_app.test_client()
+    params = {"CallSid": "CA" + "7" * 32, "From": "+12025550199", "To": committed_line}
+    first = signed_post(client, "/twilio/voice/incoming", params)
+    again = signed_post(client, "/twilio/voice/incoming", params)
+    assert first.status_code == again.status_code == 200
+    assert first.data == again.data
+    db = get_db(live_app)
+    with db.engine.connect() as conn:
+        # The connection the webhook used is back in the pool, in transactional mode.
+        assert conn.connection.driver_connection.autocommit is False
+        rows = conn.execute(select(Call.result).where(Call.call_sid == params["CallSid"])).all()
+    assert len(rows) == 1
+    # Work in other areas still gets real transactions: a rolled-back write disappears.
+    with db.Session() as session:
+        session.execute(
+            Call.__table__.insert().values(
+                call_sid="CA" + "8" * 32,
+                to_number=committed_line,
+                from_number="x",
+                unknown_line=False,
+                status="ringing",
+                last_sequence=-1,
+                within_hours=True,
+                started_at=utcnow(),
+                caller_declined=False,
+                disposition_details={},
+            )
+        )
+        session.rollback()
+    with db.engine.connect() as conn:
+        assert conn.execute(select(Call.id).where(Call.call_sid == "CA" + "8" * 32)).first() is None
