@@ -113,6 +113,14 @@ class Config:
                     f"FALLBACK_NUMBERS must be comma-separated E.164 numbers such as "
                     f"+14155550100, got {number!r}"
                 )
+        from email.utils import parseaddr
+
+        address = parseaddr(self.MAIL_FROM)[1]
+        if "@" not in address or " " in address:
+            raise ConfigError(
+                f"MAIL_FROM must be an address such as 'Switchboard <switchboard@example.com>', "
+                f"got {self.MAIL_FROM!r}"
+            )
         if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("http://", "https://")):
             raise ConfigError(
                 f"PUBLIC_BASE_URL must start with https:// or http://, got {self.PUBLIC_BASE_URL!r}"

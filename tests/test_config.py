@@ -84,6 +84,7 @@ def test_production_refuses_to_start_without_a_secret(missing):
         ("FALLBACK_NUMBERS", "+14155550100,555-0100", "FALLBACK_NUMBERS must be comma-separated"),
         ("PUBLIC_BASE_URL", "switchboard.example.com", "PUBLIC_BASE_URL must start with https://"),
         ("ETA_SETTLE_MINUTES", "ten", "ETA_SETTLE_MINUTES must be a whole number, got 'ten'"),
+        ("MAIL_FROM", "Switchboard", "MAIL_FROM must be an address such as"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(name, value, message):
