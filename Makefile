@@ -37,5 +37,6 @@ fmt: install ## Format and fix what ruff can
 bench: install ## Run the benchmarks (see bench/README.md)
 	$(BIN)/python -m bench.import_customers
 	$(BIN)/python -m bench.console_pages
+	$(BIN)/python -m bench.webhook
 
 .PHONY: help install run test lint fmt bench
