@@ -21,6 +21,7 @@ from models import (
     BusinessHours,
     Call,
     Customer,
+    Enquiry,
     OrgSettings,
     OutboundEmail,
     Salesperson,
@@ -52,6 +53,7 @@ def pg_engine(database_url, engine):
     with real.begin() as conn:
         for table in (
             AuditEntry,
+            Enquiry,
             OutboundEmail,
             AppointmentSlot,
             Appointment,
@@ -189,3 +191,40 @@ def test_two_coordinators_closing_the_same_call_only_one_wins(pg_engine, world):
         assert call.disposition_notes == f"closed by {winner}"
         audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "disposed")).all()
         assert len(audits) == 1
+
+
+def test_two_coordinators_claiming_the_same_enquiry_only_one_gets_it(pg_engine, world):
+    from models import Enquiry
+    from routing.desk.enquiries import claim_enquiry
+    from routing.desk.errors import NotClaimable
+    from tests.factories import make_enquiry
+
+    _, coordinator_ids, _ = world
+    with Session(pg_engine, expire_on_commit=False) as session:
+        enquiry_id = make_enquiry(session).id
+        session.commit()
+
+    outcomes: list[object] = [None, None]
+    barrier = threading.Barrier(2)
+
+    def claim(n: int) -> None:
+        with Session(pg_engine) as session:
+            session.execute(text("SELECT 1"))
+            barrier.wait(timeout=10)
+            try:
+                claim_enquiry(session, enquiry_id, actor=session.get(User, coordinator_ids[n]))
+                session.commit()
+                outcomes[n] = "ok"
+            except NotClaimable as exc:
+                session.rollback()
+                outcomes[n] = exc
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes.count("ok") == 1
+    winner = outcomes.index("ok")
+    with Session(pg_engine) as session:
+        assert session.get(Enquiry, enquiry_id).owner_id == coordinator_ids[winner]
