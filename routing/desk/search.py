@@ -35,17 +35,17 @@ def search(session: Session, query: str, *, region: str = "US", limit: int = 25)
     if len(text) < 2:
         return results
     pattern = _like(text)
-    conditions = [
-        func.lower(Customer.name).like(pattern, escape="\\"),
-        func.lower(Customer.email).like(pattern, escape="\\"),
-        func.lower(Customer.company).like(pattern, escape="\\"),
-    ]
     digits = re.sub(r"\D", "", text)
     if len(digits) >= 4 and re.fullmatch(r"[\d\s()+.\-]+", text):
+        # A phone number: a whole one is an indexed lookup; a fragment matches anywhere.
         phone = try_normalise_phone(text, region)
-        if phone:
-            conditions.append(Customer.phone == phone)
-        conditions.append(Customer.phone.like(f"%{digits}%"))
+        conditions = [Customer.phone == phone] if phone else [Customer.phone.like(f"%{digits}%")]
+    else:
+        conditions = [
+            func.lower(Customer.name).like(pattern, escape="\\"),
+            func.lower(Customer.email).like(pattern, escape="\\"),
+            func.lower(Customer.company).like(pattern, escape="\\"),
+        ]
     results.customers = list(
         session.scalars(
             select(Customer)
