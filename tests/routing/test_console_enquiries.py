@@ -211,3 +211,18 @@ def test_claim_never_redirects_off_site(client, queue):
         data={"csrf_token": _token(client), "next": "//evil.example.com/x"},
     )
     assert response.status_code == 302 and response.headers["Location"] == "/enquiries"
+
+
+def test_owner_can_release_a_claimed_enquiry_back_to_the_queue(client, db_session, queue):
+    cora, _, late, _ = queue
+    login(client, cora.email)
+    client.post(f"/enquiries/{late.id}/claim", data={"csrf_token": _token(client)})
+    page = client.get("/enquiries").get_data(as_text=True)
+    assert f'action="/enquiries/{late.id}/release"' in page
+    response = client.post(
+        f"/enquiries/{late.id}/release", data={"csrf_token": _token(client)}, follow_redirects=True
+    )
+    assert "Enquiry returned to the queue." in response.get_data(as_text=True)
+    db_session.expire_all()
+    enquiry = db_session.get(Enquiry, late.id)
+    assert enquiry.status is EnquiryStatus.OPEN and enquiry.owner_id is None
