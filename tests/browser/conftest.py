@@ -88,7 +88,7 @@ class Office:
 def office(live_server: LiveServer) -> Office:
     """One coordinator on duty, Alice's diverted line, open around the clock every day."""
     with live_server.session() as session:
-        make_business_hours(session, opens=time(0, 0), closes=time(23, 59), days=7)
+        make_business_hours(session, opens=time(0, 0), closes=time(23, 59, 59), days=7)
         cora = make_user(
             session,
             role=Role.COORDINATOR,
