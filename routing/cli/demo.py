@@ -13,7 +13,10 @@ from routing.database import get_db
 @click.option("--url", default=None, help="Where the console runs (default http://127.0.0.1:PORT).")
 @with_appcontext
 def demo(url: str | None) -> None:
-    """Load the demo organisation (safe to run again: nothing is duplicated)."""
+    """Load a demo organisation and print the logins.
+
+    Safe to run again: whatever exists is left alone and nothing is duplicated.
+    """
     import os
 
     from notifications.jobs import JobSettings

@@ -27,7 +27,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 @click.argument("csv_file", metavar="FILE.csv", type=click.File("rb"))
 @with_appcontext
 def import_command(kind: str, csv_file) -> None:
-    """Import salespeople, coordinators, account managers or customers from a CSV file.
+    """Import the directory (salespeople, users, customers) from CSV.
 
     The whole file is checked first: if any row is bad, every bad row is listed as
     "line N: field: reason" and nothing is imported. Importing again updates what

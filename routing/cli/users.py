@@ -20,7 +20,7 @@ def _prompt_password() -> str:
 
 @click.group()
 def user() -> None:
-    """Create users and set their passwords."""
+    """Create console users and set passwords."""
 
 
 @user.command("create")
@@ -110,7 +110,7 @@ def password_command(email: str, password: str | None) -> None:
 
 @click.group()
 def token() -> None:
-    """Create API tokens for the JSON API."""
+    """Create, list and revoke API tokens."""
 
 
 @token.command("create")
