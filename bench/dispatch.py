@@ -109,6 +109,10 @@ def prepare(database_url: str) -> None:
         conn.execute(text("DELETE FROM outbound_emails"))
         if db.engine.dialect.has_table(conn, "apscheduler_jobs"):
             conn.execute(text("DELETE FROM apscheduler_jobs"))
+    if db.engine.dialect.name == "postgresql":
+        # Start every run from a clean table, not from the previous run's dead rows.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE outbound_emails"))
     db.dispose()
 
 

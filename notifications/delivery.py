@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 
 from models import Database, EmailStatus, OutboundEmail, utcnow
 
@@ -53,24 +53,36 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 
 
 def _due_condition(now: datetime):
-    return or_(
-        and_(OutboundEmail.status == EmailStatus.PENDING, OutboundEmail.next_attempt_at <= now),
-        and_(OutboundEmail.status == EmailStatus.SENDING, OutboundEmail.lease_until < now),
-    )
+    return and_(OutboundEmail.status == EmailStatus.PENDING, OutboundEmail.next_attempt_at <= now)
+
+
+def release_expired_leases(db: Database, *, now: datetime) -> int:
+    """Rows a dead worker left "sending" past their lease become pending again."""
+    with db.Session.begin() as session:
+        result = session.execute(
+            update(OutboundEmail)
+            .where(
+                OutboundEmail.status == EmailStatus.SENDING,
+                OutboundEmail.lease_until < now,
+            )
+            .values(status=EmailStatus.PENDING, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount
 
 
 def claim_due(
     db: Database, *, now: datetime, limit: int = 100, only_id: int | None = None
 ) -> list[OutboundEmail]:
-    """Mark up to ``limit`` due rows as sending under a lease; returns them (detached)."""
+    """Mark up to ``limit`` due rows as sending under a lease; returns them (detached).
+
+    Only pending rows are claimed, oldest due first, through the (status, next_attempt_at)
+    index; expired leases are released separately (see release_expired_leases).
+    """
     due = select(OutboundEmail.id).where(_due_condition(now))
     if only_id is not None:
         due = due.where(OutboundEmail.id == only_id)
-    due = (
-        due.order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    due = due.order_by(OutboundEmail.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
     with db.Session.begin() as session:
         emails = session.scalars(
             update(OutboundEmail)
@@ -167,6 +179,7 @@ def dispatch_due(
 ) -> DispatchReport:
     """Send everything that is due now, batch by batch, until nothing due is left."""
     report = DispatchReport()
+    release_expired_leases(db, now=clock())
     executor = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
     try:
         batches = 0
