@@ -11,7 +11,7 @@ from models import Call, Role, TaskKind
 from ..database import get_session
 from ..desk.disposition import call_state, create_callback_task, dispose_call, was_answered
 from ..desk.errors import AlreadyDisposed, InvalidDisposition, SlotTaken
-from ..desk.live import live_calls, screen_pop
+from ..desk.live import caller_label, calls_awaiting_outcome, live_calls, screen_pop
 from ..errors import NotFound
 from ..security import current_user, login_required
 from ..telephony import TelephonyError, get_call_controller
@@ -26,8 +26,14 @@ log = logging.getLogger(__name__)
 @login_required(Role.COORDINATOR)
 def live():
     """Ringing, in-progress and just-ended calls; the page refreshes itself every second."""
-    data = live_calls(get_session(), zone=zone(), viewer_id=current_user().id)
-    return render_template("console/live.html", data=data)
+    session = get_session()
+    user = current_user()
+    data = live_calls(session, zone=zone(), viewer_id=user.id)
+    on_screen = {row["id"] for row in data["calls"]}
+    awaiting = [c for c in calls_awaiting_outcome(session, user.id) if c.id not in on_screen]
+    return render_template(
+        "console/live.html", data=data, awaiting=awaiting, caller_label=caller_label
+    )
 
 
 @bp.get("/calls/live.json")

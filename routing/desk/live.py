@@ -118,6 +118,28 @@ def live_calls(
     return {"calls": rows, "pop_call_id": pop_call_id, "now": now.isoformat()}
 
 
+def calls_awaiting_outcome(
+    session: Session, user_id: int, *, now: datetime | None = None, days: int = 7
+) -> list[Call]:
+    """Calls this coordinator answered in the last ``days`` that still have no outcome."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(Call)
+            .where(
+                Call.started_at >= now - timedelta(days=days),
+                Call.answered_by_id == user_id,
+                Call.disposed_at.is_(None),
+            )
+            .options(
+                selectinload(Call.customer),
+                selectinload(Call.line).selectinload(Line.salesperson),
+            )
+            .order_by(Call.started_at)
+        )
+    )
+
+
 @dataclass
 class ScreenPop:
     call: Call

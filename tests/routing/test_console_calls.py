@@ -19,6 +19,7 @@ from models import (
     Role,
     Task,
     TaskKind,
+    utcnow,
 )
 from routing.desk.booking import free_slots
 from routing.desk.clock import org_zone
@@ -344,3 +345,31 @@ def test_ringing_call_screen_pop_waits_for_someone_to_take_it(client, db_session
     call.answered_by_id = cora.id
     db_session.commit()
     assert client.get(f"/calls/{call.id}/state.json").json["state"] == "in progress"
+
+
+def test_live_page_lists_my_older_calls_still_without_outcome(client, db_session, desk):
+    cora, alice = desk
+    dana = make_customer(db_session, name="Dana Buyer")
+    old = make_call(
+        db_session,
+        line=alice.lines[0],
+        customer=dana,
+        answered_by=cora,
+        status="completed",
+        started_at=utcnow() - timedelta(hours=3),
+        ended_at=utcnow() - timedelta(hours=3),
+    )
+    done = make_call(
+        db_session,
+        line=alice.lines[0],
+        answered_by=cora,
+        status="completed",
+        started_at=utcnow() - timedelta(hours=2),
+        disposed_at=utcnow(),
+        outcome=Outcome.WRONG_NUMBER,
+    )
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get("/calls/live").get_data(as_text=True)
+    assert "Your earlier calls still without an outcome" in page
+    assert f'href="/calls/{old.id}"' in page and f'href="/calls/{done.id}"' not in page
