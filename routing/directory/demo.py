@@ -3,7 +3,8 @@
 Loading is idempotent: every row is found by its natural key (email, Twilio number,
 job reference, CallSid) and only created when missing. Nothing an admin changed since
 is overwritten, except that a demo user without any password gets the demo one.
-All numbers are in the 555 ranges, so nobody real is ever dialled.
+Every number is in the 555-0100 to 555-0199 range reserved for fiction, so nobody real is
+ever dialled, even with real Twilio credentials.
 """
 
 from __future__ import annotations
@@ -51,14 +52,14 @@ SALESPEOPLE = [
     ("Tom Becker", "tom.becker@northwind.example", "+13125550104", "+16465550104"),
 ]
 COORDINATORS = [
-    ("Cora Jensen", "cora@northwind.example", "+14155550201"),
-    ("Dev Patel", "dev@northwind.example", "+14155550202"),
-    ("Lena Okafor", "lena@northwind.example", "+14155550203"),
+    ("Cora Jensen", "cora@northwind.example", "+14155550121"),
+    ("Dev Patel", "dev@northwind.example", "+14155550122"),
+    ("Lena Okafor", "lena@northwind.example", "+14155550123"),
 ]
 ACCOUNT_MANAGERS = [
-    ("Bob Nakamura", "bob@northwind.example", "+14155550301", 12),
-    ("Priya Shah", "priya@northwind.example", "+14155550302", 10),
-    ("Maria Rossi", "maria@northwind.example", "+14155550303", 8),
+    ("Bob Nakamura", "bob@northwind.example", "+14155550131", 12),
+    ("Priya Shah", "priya@northwind.example", "+14155550132", 10),
+    ("Maria Rossi", "maria@northwind.example", "+14155550133", 8),
 ]
 FIRST_NAMES = [
     "James", "Olivia", "Liam", "Emma", "Noah", "Ava", "Ethan", "Mia", "Lucas", "Chloe",
@@ -85,6 +86,7 @@ JOB_ITEMS = [
     "Network printer lease, model MX-510",
 ]
 CUSTOMER_COUNT = 60
+CUSTOMER_AREAS = ("202", "718", "617", "503", "213")
 
 
 @dataclass
@@ -119,7 +121,7 @@ def demo_customers() -> list[tuple[str, str, str, str | None, int]]:
         company = COMPANIES[n % len(COMPANIES)]
         domain = (company or f"{last}-family").lower().replace(" ", "")
         domain = "".join(ch for ch in domain if ch.isalnum() or ch == "-") + ".example"
-        phone = f"+1202555{1000 + n * 37:04d}"
+        phone = f"+1{CUSTOMER_AREAS[n % len(CUSTOMER_AREAS)]}555{100 + n:04d}"
         people.append((name, f"{first}.{last}@{domain}".lower(), phone, company, n % 4))
         n += 1
     return people
