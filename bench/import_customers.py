@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url",
         help="an EMPTY scratch database (default: a new SQLite file in a temporary folder)",
     )
+    parser.add_argument("--results-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
@@ -162,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         ("reimport_10pct_changed", "re-import (10 % changed)"),
     ):
         print(f"  {label:<28} {seconds[key]:7.3f} s   {ratios[key]:6.2f}x baseline")
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"import_customers-{result['database']}-{int(time.time())}.json"
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    out = args.results_dir / f"import_customers-{result['database']}-{int(time.time())}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"  written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     return 0
