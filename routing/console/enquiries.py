@@ -10,7 +10,7 @@ from ..database import get_session
 from ..desk.disposition import resolve_enquiry
 from ..desk.enquiries import claim_enquiry, enquiry_queue, place_callback, release_enquiry
 from ..desk.errors import AlreadyDisposed, InvalidDisposition, NotClaimable, SlotTaken
-from ..desk.live import caller_label
+from ..desk.live import caller_label, screen_pop
 from ..errors import NotFound
 from ..security import current_user, login_required
 from ..telephony import TelephonyError, get_call_controller
@@ -129,6 +129,7 @@ def _render_enquiry(enquiry_id: int, *, form=None, errors=None, message=None, st
             if enquiry.call
             else (enquiry.customer.name if enquiry.customer else enquiry.caller_number),
             message=message,
+            pop=screen_pop(session, enquiry.call_id) if enquiry.call_id else None,
             action=url_for("console.resolve", enquiry_id=enquiry.id),
             **context,
         ),

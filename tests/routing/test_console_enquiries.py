@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from models import Enquiry, EnquiryStatus, Outcome, Role, utcnow
-from tests.factories import make_call, make_enquiry, make_salesperson, make_user
+from tests.factories import make_call, make_customer, make_enquiry, make_salesperson, make_user
 from tests.test_app import csrf_from, login
 from tests.twilio_signing import signed_post
 
@@ -226,3 +226,23 @@ def test_owner_can_release_a_claimed_enquiry_back_to_the_queue(client, db_sessio
     db_session.expire_all()
     enquiry = db_session.get(Enquiry, late.id)
     assert enquiry.status is EnquiryStatus.OPEN and enquiry.owner_id is None
+
+
+def test_enquiry_page_shows_the_customers_open_jobs_and_past_calls(client, db_session, queue):
+    from models import Job
+
+    cora, alice, late, _ = queue
+    dana = make_customer(db_session, name="Dana Buyer", phone="+12025550143")
+    db_session.add(Job(reference="ORD-31", customer_id=dana.id, eta_date=utcnow().date()))
+    late.call.customer_id = dana.id
+    earlier = make_call(
+        db_session,
+        line=alice.lines[0],
+        customer=dana,
+        status="completed",
+        started_at=utcnow() - timedelta(days=3),
+    )
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get(f"/enquiries/{late.id}").get_data(as_text=True)
+    assert "ORD-31" in page and f'href="/calls/{earlier.id}"' in page
