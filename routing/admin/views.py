@@ -548,7 +548,9 @@ def revoke(token_id: int):
 @bp.get("/import")
 def import_page():
     """Upload a directory CSV file (the same files `switchboard import` reads)."""
-    return render_template("admin/import.html", headers=HEADERS, problems=[], chosen=None)
+    return render_template(
+        "admin/import.html", headers=HEADERS, problems=[], chosen=None, checked=None
+    )
 
 
 @bp.post("/import")
@@ -576,6 +578,15 @@ def import_upload():
             chosen=kind,
             filename=upload.filename,
         ), 422
+    if request.form.get("check"):
+        session.rollback()
+        return render_template(
+            "admin/import.html",
+            headers=HEADERS,
+            problems=[],
+            chosen=kind,
+            checked=f"{upload.filename} is good. Importing it would give: {summary}.",
+        )
     return _done(f"Imported {upload.filename}: {summary}.", "admin.import_page")
 
 

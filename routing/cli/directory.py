@@ -25,8 +25,11 @@ def _progress(stage: str, done: int, total: int) -> None:
 )
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("csv_file", metavar="FILE.csv", type=click.File("rb"))
+@click.option(
+    "--check", is_flag=True, help="Only check the file and say what would change; write nothing."
+)
 @with_appcontext
-def import_command(kind: str, csv_file) -> None:
+def import_command(kind: str, csv_file, check: bool) -> None:
     """Import the directory (salespeople, users, customers) from CSV.
 
     The whole file is checked first: if any row is bad, every bad row is listed as
@@ -45,7 +48,10 @@ def import_command(kind: str, csv_file) -> None:
             actor="cli",
             progress=_progress,
         )
-        session.commit()
+        if check:
+            session.rollback()
+        else:
+            session.commit()
     except ImportFailed as failure:
         session.rollback()
         for error in failure.errors:
@@ -66,4 +72,7 @@ def import_command(kind: str, csv_file) -> None:
         raise
     finally:
         session.close()
+    if check:
+        click.echo(f"{csv_file.name} is good. Importing it would give: {summary}. Nothing written.")
+        return
     click.echo(f"Imported {summary} in {time.perf_counter() - started:.1f} s.")

@@ -541,3 +541,23 @@ def test_line_whose_mobile_is_another_lines_twilio_number_is_refused(admin_clien
     )
     assert response.status_code == 422
     assert 'id="e-public_number-new"' in response.get_data(as_text=True)
+
+
+def test_csv_upload_check_only_writes_nothing(admin_client, db_session):
+    token = csrf_from(admin_client.get("/admin/import").get_data(as_text=True))
+    body = b"name,email,phone\nCora Jensen,cora@example.com,(415) 555-0201\n"
+    response = admin_client.post(
+        "/admin/import",
+        data={
+            "kind": "coordinators",
+            "check": "1",
+            "file": (io.BytesIO(body), "c.csv"),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "c.csv is good. Importing it would give: coordinators: 1 created" in (
+        response.get_data(as_text=True)
+    )
+    assert db_session.scalar(select(User).where(User.email == "cora@example.com")) is None

@@ -294,3 +294,17 @@ def test_a_number_used_as_mobile_and_twilio_number_is_refused(runner, db_session
     assert (
         "line 2: mobile_number: +16465550150 is already a number of another line" in result.output
     )
+
+
+def test_check_option_reports_what_would_change_and_writes_nothing(runner, db_session, tmp_path):
+    result = runner.invoke(main, ["import", "salespeople", "--check", write(tmp_path, SALESPEOPLE)])
+    assert result.exit_code == 0, result.output
+    assert "is good. Importing it would give: salespeople: 3 created" in result.output
+    assert "Nothing written." in result.output
+    assert count(db_session, Salesperson) == 0
+    assert count(db_session, AuditEntry) == 0
+    bad = runner.invoke(
+        main, ["import", "salespeople", "--check", write(tmp_path, SALESPEOPLE + "X,x@,1,2\n")]
+    )
+    assert bad.exit_code == 1
+    assert "line 5: email:" in bad.output
