@@ -38,5 +38,6 @@ bench: install ## Run the benchmarks (see bench/README.md)
 	$(BIN)/python -m bench.import_customers
 	$(BIN)/python -m bench.console_pages
 	$(BIN)/python -m bench.webhook
+	$(BIN)/python -m bench.dispatch
 
 .PHONY: help install run test lint fmt bench
