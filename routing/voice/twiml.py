@@ -47,12 +47,10 @@ def ring_coordinators(
         method="POST",
         caller_id=caller_id,
     )
+    # One encoding per call, not per coordinator: this runs on every incoming call.
+    whisper_url = url("whisper", call=call_sid) + "&coordinator="
     for coordinator in coordinators:
-        dial.number(
-            coordinator.phone,
-            url=url("whisper", call=call_sid, coordinator=coordinator.user_id),
-            method="POST",
-        )
+        dial.number(coordinator.phone, url=f"{whisper_url}{coordinator.user_id}", method="POST")
     response.append(dial)
     return response
 
