@@ -228,3 +228,64 @@ def test_expired_lease_of_a_crashed_worker_is_reclaimed(db, db_session, clock, s
     assert dispatch_due(db, sendgrid, clock=clock).claimed == 0
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert dispatch_due(db, sendgrid, clock=clock).sent == 1
+
+
+def _eta_change(db_session, job, eta, clock, job_settings, reason="delay"):
+    from notifications.jobs import update_job
+
+    update_job(
+        db_session,
+        job,
+        eta=eta,
+        eta_reason=reason,
+        actor="carol",
+        settings=job_settings,
+        now=clock(),
+    )
+    db_session.commit()
+
+
+def _sent_to_sendgrid(mocked, kind_subject: str) -> list[dict]:
+    bodies = [json.loads(call.request.body) for call in mocked.calls]
+    return [b for b in bodies if kind_subject in b["subject"]]
+
+
+def test_three_eta_changes_in_the_settle_window_reach_sendgrid_as_one_email(
+    db, db_session, clock, make_job, sendgrid, mocked, job_settings
+):
+    _accept(mocked)
+    job = make_job(eta="2026-12-10")
+    dispatch_due(db, sendgrid, clock=clock)  # assignment + introduction
+    for eta in ("2026-12-11", "2026-12-14", "2026-12-15"):
+        clock.advance(minutes=2)
+        _eta_change(db_session, job, eta, clock, job_settings, reason=f"moved to {eta}")
+    clock.advance(minutes=9)  # 9 minutes after the last change: still settling
+    dispatch_due(db, sendgrid, clock=clock)
+    assert _sent_to_sendgrid(mocked, "new ETA") == []
+    clock.advance(minutes=2)
+    dispatch_due(db, sendgrid, clock=clock)
+    clock.advance(hours=1)
+    dispatch_due(db, sendgrid, clock=clock)
+    [change] = _sent_to_sendgrid(mocked, "new ETA")
+    assert change["subject"] == "Your job 4711: new ETA Tuesday 15 December 2026"
+    assert change["personalizations"][0]["to"][0]["email"] == "dana@example.com"
+    text = change["content"][0]["value"]
+    assert "Was: Thursday 10 December 2026" in text
+    assert "Now: Tuesday 15 December 2026" in text
+    assert "Reason: moved to 2026-12-15" in text
+    assert change["custom_args"][IDEMPOTENCY_ARG].startswith(f"job:{job.id}:eta-change:")
+
+
+def test_eta_change_and_change_back_sends_nothing_to_sendgrid(
+    db, db_session, clock, make_job, sendgrid, mocked, job_settings
+):
+    _accept(mocked)
+    job = make_job(eta="2026-12-10")
+    dispatch_due(db, sendgrid, clock=clock)
+    requests_before = len(mocked.calls)
+    _eta_change(db_session, job, "2026-12-12", clock, job_settings)
+    clock.advance(minutes=3)
+    _eta_change(db_session, job, "2026-12-10", clock, job_settings)
+    clock.advance(hours=2)
+    dispatch_due(db, sendgrid, clock=clock)
+    assert len(mocked.calls) == requests_before

@@ -232,3 +232,22 @@ def test_worker_command_stops_cleanly_on_sigterm(tmp_path):
             process.kill()
     assert process.returncode == 0, output
     assert "worker: stopped" in output
+
+
+def test_a_moved_email_moves_its_date_job_instead_of_adding_one(committed_db):
+    later = utcnow() + timedelta(hours=1)
+    [email_id] = _add_emails(committed_db, 1, later)
+    runtime = WorkerRuntime(config=None, db=committed_db, sender=CountingSender())
+    scheduler = start(runtime, blocking=False, paused=True)
+    try:
+        assert schedule_future_emails(runtime) == 1
+        assert schedule_future_emails(runtime) == 0  # already scheduled for that time
+        moved = later + timedelta(minutes=10)  # e.g. another ETA change in the settle window
+        with committed_db.Session.begin() as session:
+            session.get(OutboundEmail, email_id).next_attempt_at = moved
+        assert schedule_future_emails(runtime) == 1
+        jobs = [job for job in scheduler.get_jobs() if job.id.startswith("email:")]
+        assert [(job.id, job.next_run_time) for job in jobs] == [(f"email:{email_id}", moved)]
+    finally:
+        stop(runtime)
+    assert runtime.sender.sent == Counter()  # scheduling is not sending
