@@ -16,11 +16,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Readers never block the writer (web workers and the scheduler share one file).
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A deferred transaction that reads and then writes fails at once with "database is
+    # locked" when another process wrote in between (the busy timeout does not apply to
+    # that upgrade). Taking the write lock up front makes concurrent transactions queue
+    # behind the busy timeout instead: SQLite serialises writers anyway.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(
