@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import Conflict, NotFound, SwitchboardError, ValidationFailed
 
 
 class InvalidDisposition(ValidationFailed):
@@ -35,3 +35,9 @@ class TaskNotFound(NotFound):
 
 class NotClaimable(Conflict):
     pass
+
+
+class NotYourTask(SwitchboardError):
+    """An account manager may only close her own tasks."""
+
+    status_code = 403

@@ -110,3 +110,21 @@ def test_job_references_link_to_the_job_page(client, db_session):
     for path in (f"/customers/{dana.id}", "/search?q=ORD-77"):
         page = client.get(path).get_data(as_text=True)
         assert 'href="/jobs/ORD-77"' in page, path
+
+
+def test_account_manager_cannot_close_someone_elses_task(client, db_session):
+    fay = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="fay@example.com", name="Fay")
+    bob = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob")
+    task = Task(kind=TaskKind.SAVE_THE_SALE, assignee_id=bob.id, description="Save it")
+    db_session.add(task)
+    db_session.commit()
+    login(client, fay.email)
+    from tests.test_app import csrf_from
+
+    token = csrf_from(client.get(f"/tasks/{task.id}").get_data(as_text=True))
+    response = client.post(
+        f"/tasks/{task.id}", data={"csrf_token": token, "outcome": "saved", "outcome_notes": "done"}
+    )
+    assert response.status_code == 403
+    db_session.expire_all()
+    assert db_session.get(Task, task.id).outcome is None
