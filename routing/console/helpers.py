@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from models.contact import format_phone
 
@@ -18,7 +19,13 @@ from ..desk.disposition import DeskSettings
 def zone() -> ZoneInfo:
     """The organisation's zone, read once per request."""
     if "org_zone" not in g:
-        g.org_zone = org_zone(get_session(), current_app.config.get("TIMEZONE") or "UTC")
+        default = current_app.config.get("TIMEZONE") or "UTC"
+        try:
+            g.org_zone = org_zone(get_session(), default)
+        except SQLAlchemyError:
+            # Error pages still render when the database is down.
+            get_session().rollback()
+            g.org_zone = ZoneInfo(default)
     return g.org_zone
 
 
