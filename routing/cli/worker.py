@@ -35,6 +35,8 @@ def worker(concurrency: int, batch: int) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # APScheduler logs every run of the 2-second outbox sweep at INFO: keep its warnings only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     config = current_app.config["SWITCHBOARD_CONFIG"]
     runtime = runtime_from_config(config, concurrency=concurrency, batch=batch)
     click.echo(
