@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         default=(os.cpu_count() or 1) * 2,
         help="gunicorn workers for both apps",
     )
+    parser.add_argument(
+        "--worker-class", default="sync", help="gunicorn worker class for both apps (sync)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--no-seed", action="store_true", help="reuse the seeded database")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     parser.add_argument("--output", type=Path, default=None, help="JSON file to write")
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 if app == "baseline"
                 else ("routing:create_app()")
             )
-            server = _start_gunicorn(target, port, args.workers, env, workdir / f"{app}.log")
+            server = _start_gunicorn(target, port, args, env, workdir / f"{app}.log")
             try:
                 warm = _write_requests(workdir / f"{app}-warm.txt", size, 2000, "CW")
                 # Every worker boots, connects and fills its caches before measuring.
@@ -146,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
 
     report = _report(runs, url, size, args.workers, duration)
+    report["gunicorn_worker_class"] = args.worker_class
+    report["gunicorn_threads"] = args.threads
     _print_table(report)
     output = args.output or RESULTS / (
         f"webhook-{'quick-' if args.quick else ''}{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
@@ -193,14 +199,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_gunicorn(target: str, port: int, workers: int, env: dict[str, str], log: Path):
+def _start_gunicorn(
+    target: str, port: int, args: argparse.Namespace, env: dict[str, str], log: Path
+):
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [
         str(gunicorn),
         "--workers",
-        str(workers),
+        str(args.workers),
         "--worker-class",
-        "sync",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
         "--bind",
         f"127.0.0.1:{port}",
         "--backlog",
