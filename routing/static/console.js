@@ -49,7 +49,24 @@
       window.location.assign("/calls/" + callId);
     }
 
+    var announcer = document.getElementById("live-announce");
+    var known = {};
+    Array.prototype.forEach.call(body.querySelectorAll("tr[data-call-id]"), function (tr) {
+      known[tr.getAttribute("data-call-id")] = true;
+    });
+
+    function announce(calls) {
+      var fresh = calls.filter(function (call) { return !known[call.id]; });
+      calls.forEach(function (call) { known[call.id] = true; });
+      if (announcer && fresh.length) {
+        announcer.textContent = fresh.map(function (call) {
+          return "New call " + call.state + " from " + call.caller + " on " + call.line;
+        }).join(". ");
+      }
+    }
+
     function render(data) {
+      announce(data.calls);
       var rows = document.createDocumentFragment();
       data.calls.forEach(function (call) { rows.appendChild(callRow(call)); });
       body.replaceChildren(rows);

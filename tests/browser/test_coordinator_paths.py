@@ -48,6 +48,10 @@ def test_live_call_to_screen_pop_to_appointment(page, live_server, office):
     expect(row).to_contain_text("ringing")
     expect(row).to_contain_text("Alice Seller")
     assert page.evaluate("window.__notReloaded") is True
+    # Screen readers hear about it too.
+    expect(page.locator("#live-announce")).to_have_text(
+        "New call ringing from +1 202-555-0143 on Alice Seller"
+    )
     shot(page, "01-live-calls-ringing")
 
     # Cora presses 1 after the whisper: the call is hers, and its screen-pop opens.
