@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import OPEN_JOB_STATUSES, Job, Role, User
+from notifications.jobs import least_loaded_manager
 
 
 def account_managers_with_load(session: Session) -> list[tuple[User, int]]:
@@ -27,6 +28,4 @@ def account_managers_with_load(session: Session) -> list[tuple[User, int]]:
 
 def least_loaded_account_manager(session: Session) -> User | None:
     """The jobs area's assignment rule: fewest open jobs among those with room for one."""
-    from notifications.jobs import least_loaded_manager
-
     return least_loaded_manager(session)

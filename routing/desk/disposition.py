@@ -39,6 +39,7 @@ from models import (
 )
 from models.contact import InvalidContact, normalise_email, normalise_phone
 from models.job import OPEN_JOB_STATUSES
+from notifications.jobs import JobError, create_job
 from notifications.outbox import enqueue_email
 from notifications.templates import render_email
 
@@ -535,8 +536,6 @@ def _create_job(
     settings: DeskSettings,
 ) -> Job:
     """New jobs go through the jobs area's service: its assignment and emails apply."""
-    from notifications.jobs import JobError, create_job
-
     try:
         return create_job(
             session,
