@@ -55,6 +55,8 @@ class Run:
     app_cpu_ms_per_request: float
     machine_cpu_ms_per_request: float
     errors: int
+    # Call rows the run created (Switchboard stores every new CallSid; the baseline none).
+    calls_stored: int = 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,13 +131,16 @@ def main(argv: list[str] | None = None) -> int:
                         800 if args.quick else 120_000,
                         f"C{app[0].upper()}{c}",
                     )
+                    before = _count_calls(engine)
                     run = _measure(wrk, app, server.pid, port, requests_file, c, duration)
+                    run.calls_stored = _count_calls(engine) - before
                     runs.append(run)
                     print(
                         f"  {app:<11} c={c:<3} {run.requests_per_s:8.0f} req/s  "
                         f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
                         f"CPU {run.app_cpu_ms_per_request:5.2f} ms/req (app) "
-                        f"{run.machine_cpu_ms_per_request:5.2f} ms/req (machine)",
+                        f"{run.machine_cpu_ms_per_request:5.2f} ms/req (machine)  "
+                        f"{run.calls_stored} calls stored",
                         flush=True,
                     )
                     log_text = (workdir / f"{app}.log").read_text()
@@ -191,6 +196,13 @@ def _environment(app: str, url: str, workdir: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+def _count_calls(engine) -> int:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM calls")).scalar_one()
 
 
 def _free_port() -> int:

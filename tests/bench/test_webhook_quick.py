@@ -41,6 +41,9 @@ def test_quick_benchmark_measures_both_apps_and_the_ratio(tmp_path):
     for run in runs.values():
         assert run["requests"] > 0 and run["errors"] == 0
         assert run["p99_ms"] >= run["p50_ms"] > 0
+    # Switchboard really routed the calls: one stored call per distinct CallSid answered.
+    assert runs[("switchboard", 8)]["calls_stored"] > 0
+    assert runs[("baseline", 8)]["calls_stored"] == 0
     ratio = report["throughput_ratio"]["8"]
     expected = runs[("switchboard", 8)]["requests_per_s"] / runs[("baseline", 8)]["requests_per_s"]
     assert ratio == pytest.approx(expected, abs=0.001)
