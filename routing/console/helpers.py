@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
+from models import utcnow
 from models.contact import format_phone
 
 from ..database import get_session
@@ -74,6 +75,7 @@ def job_url(job: Any) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(job_url, "job_url")
+    app.add_template_global(utcnow, "server_now")
     app.add_template_filter(_local, "local")
     app.add_template_filter(format_phone, "phone")
     app.add_template_filter(_countdown, "countdown")

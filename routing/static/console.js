@@ -106,10 +106,12 @@
   }
 
   /* Every [data-deadline] element counts down to its deadline, turning red once breached. */
-  function countdowns() {
+  function countdowns(serverNow) {
     var nodes = Array.prototype.slice.call(document.querySelectorAll("[data-deadline]"));
+    // Count with the server's clock: a coordinator's PC may be minutes off.
+    var skew = serverNow ? Date.parse(serverNow) - Date.now() : 0;
     function update() {
-      var now = Date.now();
+      var now = Date.now() + skew;
       nodes.forEach(function (node) {
         var left = Math.round((Date.parse(node.getAttribute("data-deadline")) - now) / 1000);
         node.textContent = formatCountdown(left);
