@@ -244,6 +244,7 @@ def _queue_appointment_invites(
             subject=rendered.subject,
             text_body=rendered.text_body,
             html_body=rendered.html_body,
+            from_name=salesperson.name,
             reply_to=salesperson.email if email != salesperson.email else None,
             attachments=[ics_attachment(ics)],
         )

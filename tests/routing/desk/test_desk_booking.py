@@ -109,6 +109,7 @@ def test_appointment_invites_carry_an_ics_for_customer_and_salesperson(org, alic
         assert attendees == {"mailto:alice@acme.example.com", "mailto:dana@buyer.example.com"}
     customer_email = next(e for e in emails if e.to_email == "dana@buyer.example.com")
     assert customer_email.reply_to == "alice@acme.example.com"
+    assert customer_email.from_name == "Alice Seller"
     assert "Showroom" in customer_email.text_body
 
 
