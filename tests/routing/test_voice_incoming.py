@@ -12,10 +12,14 @@ from models import (
     Call,
     CallEvent,
     CallResult,
+    Customer,
     Holiday,
+    Job,
+    JobStatus,
     User,
     utcnow,
 )
+from tests.factories import make_customer
 from tests.routing.test_voice_support import (
     incoming,
     make_office,
@@ -270,3 +274,46 @@ def test_a_holiday_row_on_another_day_changes_nothing(client, db_session):
     db_session.commit()
     _sid, response = incoming(client, to=office.alice_line)
     assert parse(response).find("Dial") is not None
+
+
+def test_the_whisper_lists_several_jobs_and_says_when_there_are_none(client, db_session):
+    office = make_office(db_session)
+    customer = db_session.scalar(select(Customer).where(Customer.phone == office.customer_phone))
+    db_session.add(Job(reference="4712", customer_id=customer.id, eta_date=date(2026, 12, 2)))
+    db_session.add(
+        Job(
+            reference="4700",
+            customer_id=customer.id,
+            eta_date=date(2026, 1, 2),
+            status=JobStatus.DELIVERED,
+        )
+    )
+    db_session.commit()
+    sid, _ = incoming(client, to=office.alice_line)
+    text = said(
+        parse(
+            post(
+                client,
+                f"/twilio/voice/whisper?call={sid}&coordinator=1",
+                CallSid=new_sid(),
+                ParentCallSid=sid,
+            )
+        )
+    )
+    assert "Open jobs " in text and "4711" in text and "4712" in text
+    assert "4700" not in text  # delivered jobs are not mentioned
+    assert "account manager Bob Jones" in text
+
+    other = make_customer(db_session, name="Dana Solo", phone="+12025550177")
+    sid, _ = incoming(client, to=office.alice_line, from_=other.phone)
+    text = said(
+        parse(
+            post(
+                client,
+                f"/twilio/voice/whisper?call={sid}&coordinator=1",
+                CallSid=new_sid(),
+                ParentCallSid=sid,
+            )
+        )
+    )
+    assert text == "Call for Alice Smith's line. Dana Solo. No open jobs. Press 1 to take the call."
