@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,7 +17,3 @@ def org_zone(session: Session, default: str = "UTC") -> ZoneInfo:
         return ZoneInfo(name or default)
     except (KeyError, ValueError):
         return ZoneInfo(default)
-
-
-def to_local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
-    return moment.astimezone(zone) if moment is not None else None
