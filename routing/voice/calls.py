@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, Executable, String, bindparam, select
+from sqlalchemy import JSON, Executable, String, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
@@ -25,6 +25,7 @@ from models import (
     Customer,
     Enquiry,
     EnquiryKind,
+    OrgSettings,
     utcnow,
 )
 from models.contact import try_normalise_phone
@@ -140,24 +141,67 @@ def route_incoming_call(
     *,
     region: str = "US",
     now: datetime | None = None,
+    refresh: Callable[[str | None], DirectorySnapshot] | None = None,
 ) -> IncomingDecision:
     """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN.
 
     The hot path is one statement: INSERT ... ON CONFLICT DO NOTHING, with the caller's
-    customer found by a subquery. A retried webhook finds its call already stored and
-    gets the same answer.
+    customer found by a subquery and the current directory token returned with the new
+    row. ``snapshot`` may be the one cached from the previous call: when the returned
+    token shows the directory changed since, ``refresh(token)`` gives the current
+    snapshot, the row is corrected and the decision uses it, so an edit is seen by the
+    very next call without a separate token read. A retried webhook finds its call
+    already stored and gets the same answer.
     """
     if not params.call_sid:
         raise MissingCallSid("CallSid is required")
-    stored = _insert_call(session, snapshot, params, region, now or utcnow())
-    session.commit()
-    if stored is None:
+    now = now or utcnow()
+    to_number = normalise_dialled(params.to_number, region)
+    caller = normalise_caller(params.from_number, region)
+    routing = _routing_values(snapshot, to_number, now)
+    connection = session.connection()
+    values = {
+        "call_sid": params.call_sid,
+        "to_number": to_number[:32],
+        "from_number": params.from_number[:64],
+        "forwarded_from": (params.forwarded_from or None) and params.forwarded_from[:32],
+        "caller_number": caller,
+        "status": _known_status(params.call_status) or CallStatus.RINGING.value,
+        "started_at": now,
+        # NULL matches no customer: withheld callers get none.
+        "caller": caller,
+        **routing,
+    }
+    # Core, not ORM: this runs on every call and the ORM adds nothing here.
+    inserted = connection.execute(_insert_statement(connection.dialect.name), values).first()
+    if inserted is None:
+        session.commit()
+        if refresh is not None:
+            snapshot = refresh(None)
         call = _call_by_sid(session, params.call_sid)
         if call is None:  # pragma: no cover - the conflicting row cannot vanish
             raise RuntimeError(f"call {params.call_sid} conflicted but is not stored")
         stored = _StoredCall(
             call.call_sid, call.line_id, call.result, call.within_hours, call.caller_number
         )
+        return _incoming_decision(snapshot, stored)
+    version = inserted[1] or ""
+    if refresh is not None and version != snapshot.version:
+        snapshot = refresh(version)
+        fresh = _routing_values(snapshot, to_number, now)
+        if fresh != routing:
+            connection.execute(update(Call).where(Call.id == inserted[0]).values(**fresh))
+            routing = fresh
+    session.commit()
+    if routing["unknown_line"]:
+        log.warning("call %s to %s: no line has this number", params.call_sid, to_number)
+    stored = _StoredCall(
+        params.call_sid,
+        routing["line_id"],  # type: ignore[arg-type]
+        routing["result"],  # type: ignore[arg-type]
+        bool(routing["within_hours"]),
+        caller,
+    )
     return _incoming_decision(snapshot, stored)
 
 
@@ -170,48 +214,24 @@ class _StoredCall:
     caller_number: str | None
 
 
-def _insert_call(
-    session: Session, snapshot: DirectorySnapshot, params: CallParams, region: str, now: datetime
-) -> _StoredCall | None:
-    """Insert the call unless its CallSid is stored already (then None)."""
-    to_number = normalise_dialled(params.to_number, region)
-    caller = normalise_caller(params.from_number, region)
-    values: dict[str, object] = {
-        "call_sid": params.call_sid,
-        "to_number": to_number[:32],
-        "from_number": params.from_number[:64],
-        "forwarded_from": (params.forwarded_from or None) and params.forwarded_from[:32],
-        "caller_number": caller,
-        "status": _known_status(params.call_status) or CallStatus.RINGING.value,
-        "started_at": now,
-        "line_id": None,
-        "unknown_line": False,
-        "within_hours": True,
-        # NULL matches no customer: withheld callers get none.
-        "caller": caller,
-    }
+def _routing_values(snapshot: DirectorySnapshot, to_number: str, now: datetime) -> dict:
+    """The columns of a new call that depend on the directory snapshot."""
     if to_number in snapshot.teleconference_numbers:
-        values["result"] = CallResult.TELECONFERENCE.value
-    else:
-        line = snapshot.lines.get(to_number)
-        values["line_id"] = line.line_id if line else None
-        values["unknown_line"] = line is None
-        if line is None:
-            log.warning("call %s to %s: no line has this number", params.call_sid, to_number)
-        values["within_hours"] = snapshot.calendar.is_open(now)
-        ringing = values["within_hours"] and snapshot.coordinators
-        values["result"] = (CallResult.RINGING if ringing else CallResult.NO_ANSWER).value
-    connection = session.connection()
-    # Core, not ORM: this runs on every call and the ORM adds nothing here.
-    if connection.execute(_insert_statement(connection.dialect.name), values).first() is None:
-        return None
-    return _StoredCall(
-        params.call_sid,
-        values["line_id"],  # type: ignore[arg-type]
-        values["result"],  # type: ignore[arg-type]
-        bool(values["within_hours"]),
-        caller,
-    )
+        return {
+            "line_id": None,
+            "unknown_line": False,
+            "within_hours": True,
+            "result": CallResult.TELECONFERENCE.value,
+        }
+    line = snapshot.lines.get(to_number)
+    within_hours = snapshot.calendar.is_open(now)
+    ringing = within_hours and snapshot.coordinators
+    return {
+        "line_id": line.line_id if line else None,
+        "unknown_line": line is None,
+        "within_hours": within_hours,
+        "result": (CallResult.RINGING if ringing else CallResult.NO_ANSWER).value,
+    }
 
 
 _INSERT_COLUMNS = (
@@ -231,10 +251,10 @@ _insert_statements: dict[str, Executable] = {}
 
 
 def _insert_statement(dialect: str) -> Executable:
-    """INSERT ... ON CONFLICT (call_sid) DO NOTHING RETURNING id, built once per dialect.
+    """INSERT ... ON CONFLICT (call_sid) DO NOTHING RETURNING id, directory token.
 
-    The caller's customer is found inside the same statement by a subquery, so a new
-    call costs one round trip to the database.
+    Built once per dialect. The caller's customer is found inside the same statement by
+    a subquery, so a new call costs one round trip to the database.
     """
     statement = _insert_statements.get(dialect)
     if statement is None:
@@ -243,6 +263,12 @@ def _insert_statement(dialect: str) -> Executable:
             select(Customer.id)
             .where(Customer.phone == bindparam("caller", type_=String))
             .order_by(Customer.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        version = (
+            select(OrgSettings.directory_version)
+            .order_by(OrgSettings.id)
             .limit(1)
             .scalar_subquery()
         )
@@ -258,7 +284,7 @@ def _insert_statement(dialect: str) -> Executable:
                 disposition_details=bindparam("details", value={}, type_=JSON),
             )
             .on_conflict_do_nothing(index_elements=[table.c.call_sid])
-            .returning(table.c.id)
+            .returning(table.c.id, version)
         )
         _insert_statements[dialect] = statement
     return statement

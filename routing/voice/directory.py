@@ -1,9 +1,9 @@
 """What the call path needs from the directory, cached in-process per directory version.
 
-Every incoming call reads one token (``org_settings.directory_version``); only when it
-changed since the last call are lines, coordinators, hours, holidays and settings read
-again. Directory edits bump the token automatically (models/hours.py), so the next call
-after an edit sees it, in every web worker.
+Every incoming call learns the current token (``org_settings.directory_version``), read
+with its INSERT; only when it changed since the last call are lines, coordinators, hours,
+holidays and settings read again. Directory edits bump the token automatically
+(models/hours.py), so the next call after an edit sees it, in every web worker.
 """
 
 from __future__ import annotations
@@ -142,9 +142,23 @@ class DirectoryCache:
         self._lock = threading.Lock()
         self.loads = 0
 
-    def get(self, session: Session) -> DirectorySnapshot:
-        """The snapshot for the directory as ``session`` sees it now (one cheap read)."""
-        version = directory_version(session)
+    def peek(self) -> DirectorySnapshot | None:
+        """The cached snapshot without asking the database, unless it is too old.
+
+        Only for callers that check the token afterwards (route_incoming_call does, with
+        the token its INSERT returns).
+        """
+        if self._snapshot is not None and utcnow() - self._loaded_at < self.max_age:
+            return self._snapshot
+        return None
+
+    def get(self, session: Session, version: str | None = None) -> DirectorySnapshot:
+        """The snapshot for the directory as ``session`` sees it now.
+
+        One cheap read of the token, skipped when the caller already knows it.
+        """
+        if version is None:
+            version = directory_version(session)
         snapshot = self._snapshot
         now = utcnow()
         if snapshot is not None and snapshot.version == version:

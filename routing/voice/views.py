@@ -83,9 +83,16 @@ def _never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
 def incoming() -> Response:
     """A call arrived on one of our numbers: ring coordinators, voicemail, or PIN entry."""
     params = calls.CallParams.from_form(request.form)
-    with statements_autocommit(get_session()):
-        snapshot = _snapshot()
-        decision = calls.route_incoming_call(get_session(), snapshot, params, region=_region())
+    session = get_session()
+    cache: DirectoryCache = current_app.extensions[CACHE_EXTENSION]
+    with statements_autocommit(session):
+        decision = calls.route_incoming_call(
+            session,
+            cache.peek() or cache.get(session),
+            params,
+            region=_region(),
+            refresh=lambda version: cache.get(session, version),
+        )
     if decision.action == "teleconference":
         return t.twiml(t.ask_for_pin(1))
     if decision.action == "voicemail":

@@ -19,7 +19,7 @@ from models import (
     User,
     utcnow,
 )
-from tests.factories import make_customer
+from tests.factories import make_customer, make_salesperson
 from tests.routing.test_voice_support import (
     incoming,
     make_office,
@@ -317,3 +317,36 @@ def test_the_whisper_lists_several_jobs_and_says_when_there_are_none(client, db_
         )
     )
     assert text == "Call for Alice Smith's line. Dana Solo. No open jobs. Press 1 to take the call."
+
+
+def test_a_line_added_after_the_last_call_is_known_to_the_next_one(client, db_session):
+    office = make_office(db_session)
+    incoming(client, to=office.alice_line)  # the process now caches the directory
+    newcomer = make_salesperson(db_session, name="Nina New", twilio_number="+16465550777")
+    db_session.commit()
+    sid, response = incoming(client, to="+16465550777")
+    assert parse(response).find("Dial") is not None
+    call = the_call(db_session, sid)
+    assert call.unknown_line is False and call.line_id == newcomer.lines[0].id
+    whisper = parse(
+        post(
+            client,
+            f"/twilio/voice/whisper?call={sid}&coordinator=1",
+            CallSid=new_sid(),
+            ParentCallSid=sid,
+        )
+    )
+    assert said(whisper).startswith("Call for Nina New's line.")
+
+
+def test_closing_the_office_is_seen_by_the_next_call(client, db_session):
+    office = make_office(db_session)
+    _sid, before = incoming(client, to=office.alice_line)
+    assert parse(before).find("Dial") is not None
+    today = BusinessCalendar.load(db_session).local(utcnow()).date()
+    db_session.add(Holiday(day=today, name="Snow day"))
+    db_session.commit()
+    sid, after = incoming(client, to=office.alice_line)
+    assert parse(after).find("Dial") is None and "Our office is closed" in said(parse(after))
+    call = the_call(db_session, sid)
+    assert call.within_hours is False and call.result == CallResult.NO_ANSWER
