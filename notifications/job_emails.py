@@ -273,6 +273,35 @@ def _render_eta_change(session: Session, job: Job, told: Eta, reason: str | None
     )
 
 
+def resign_pending_customer_emails(session: Session, job: Job, tz: ZoneInfo) -> None:
+    """After a handover, emails still waiting to go out come from the new manager."""
+    manager = job.account_manager
+    pending = session.scalars(
+        select(OutboundEmail).where(
+            OutboundEmail.job_id == job.id,
+            OutboundEmail.kind.in_(CUSTOMER_ETA_KINDS),
+            OutboundEmail.status == EmailStatus.PENDING,
+        )
+    ).all()
+    for email in pending:
+        if email.kind == "introduction":
+            rendered = render_email(
+                "introduction", recipient_name=job.customer.name, **_base_context(session, job, tz)
+            )
+        else:
+            told = Eta.from_iso(email.context["old_eta"])
+            rendered = _render_eta_change(session, job, told, email.context.get("reason"), tz)
+        _rewrite_if_pending(
+            session,
+            email,
+            subject=rendered.subject,
+            text_body=rendered.text_body,
+            html_body=rendered.html_body,
+            from_name=manager.name if manager else None,
+            reply_to=manager.email if manager else None,
+        )
+
+
 def cancel_pending_job_emails(session: Session, job: Job, *, kinds: Iterable[str]) -> int:
     result = session.execute(
         update(OutboundEmail)

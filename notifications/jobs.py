@@ -354,6 +354,7 @@ def assign_account_manager(
         job_emails.introduction(session, job, tz, now)
     elif previous is not None:
         job_emails.handover(session, job, previous, tz, entry.id)
+        job_emails.resign_pending_customer_emails(session, job, tz)
     job_emails.watch_eta(session, job, tz, now, settings.public_base_url)
     return manager
 

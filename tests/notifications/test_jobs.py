@@ -261,3 +261,18 @@ def test_eta_at_risk_warns_one_business_day_before_skipping_weekends(db_session)
     update_job(db_session, job, status="delivered", actor="c", settings=SETTINGS, now=NOW)
     db_session.expire_all()
     assert _emails(db_session, job, "eta-at-risk", EmailStatus.PENDING) == []
+
+
+def test_pending_eta_change_comes_from_the_new_manager_after_a_handover(db_session):
+    carol = _manager(db_session, name="Carol King", email="carol@example.com")
+    erin = _manager(db_session, name="Erin Wu", email="erin@example.com")
+    job = _create(db_session, account_manager_email=carol.email)
+    _mark_sent(db_session, _emails(db_session, job, "introduction")[0])
+    update_job(db_session, job, eta="2026-12-12", eta_reason="rain", actor="c", settings=SETTINGS)
+    update_job(db_session, job, account_manager_email=erin.email, actor="c", settings=SETTINGS)
+    db_session.expire_all()
+    [change] = _emails(db_session, job, "eta-change", EmailStatus.PENDING)
+    assert (change.from_name, change.reply_to) == ("Erin Wu", "erin@example.com")
+    assert "erin@example.com" in change.text_body
+    assert "Reason: rain" in change.text_body
+    assert "Was: Thursday 10 December 2026" in change.text_body
