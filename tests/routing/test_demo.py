@@ -6,14 +6,14 @@ from sqlalchemy import func, select
 
 from models import (
     BusinessHours,
-    EtaChange,
-    OutboundEmail,
     Call,
     Customer,
     Enquiry,
+    EtaChange,
     Job,
     Line,
     OrgSettings,
+    OutboundEmail,
     Role,
     Salesperson,
     User,
