@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
+from xml.sax.saxutils import escape
 
 from flask import Response
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
@@ -19,6 +22,11 @@ MAX_VOICEMAIL_SECONDS = 120
 def twiml(response: VoiceResponse) -> Response:
     """A TwiML document as Twilio wants it (text/xml, HTTP 200)."""
     return Response(str(response), status=200, mimetype="text/xml")
+
+
+def twiml_text(document: str) -> Response:
+    """Already rendered TwiML (see ``ring_coordinators_xml``) as Twilio wants it."""
+    return Response(document, status=200, mimetype="text/xml")
 
 
 def url(path: str, **query: object) -> str:
@@ -53,6 +61,59 @@ def ring_coordinators(
         dial.number(coordinator.phone, url=f"{whisper_url}{coordinator.user_id}", method="POST")
     response.append(dial)
     return response
+
+
+# Stand-ins for the per-call values in a cached document. Letters only, so URL encoding
+# and XML escaping leave them as they are and they can be found again in the output.
+_CALL_SID_SLOT = "SwitchboardCallSidSlot"
+_CALLER_ID_SLOT = "SwitchboardCallerIdSlot"
+_SLOTS = re.compile(f"({_CALL_SID_SLOT}|{_CALLER_ID_SLOT})")
+# What ElementTree does to an attribute value (besides &, < and >).
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+
+
+@functools.lru_cache(maxsize=64)
+def _ring_template(
+    coordinators: tuple[Coordinator, ...], timeout: int, round_number: int, with_caller_id: bool
+) -> tuple[str, ...]:
+    """``ring_coordinators`` rendered once through VoiceResponse, split at the slots."""
+    document = str(
+        ring_coordinators(
+            coordinators,
+            call_sid=_CALL_SID_SLOT,
+            timeout=timeout,
+            caller_id=_CALLER_ID_SLOT if with_caller_id else None,
+            round_number=round_number,
+        )
+    )
+    # Even items are literal text, odd items the slot names between them.
+    return tuple(_SLOTS.split(document))
+
+
+def ring_coordinators_xml(
+    coordinators: tuple[Coordinator, ...],
+    *,
+    call_sid: str,
+    timeout: int,
+    caller_id: str | None,
+    round_number: int = 1,
+) -> str:
+    """The same document as ``str(ring_coordinators(...))``, without rebuilding it.
+
+    Every incoming call rings the same team with the same settings until the directory
+    changes; only the CallSid (in the whisper URLs) and the callerId differ. Rendering
+    the tree each time was a quarter of the request, so the document is rendered once
+    per team and settings, and the two values are encoded here exactly as urlencode and
+    ElementTree would.
+    """
+    parts = list(_ring_template(coordinators, timeout, round_number, caller_id is not None))
+    values = {
+        _CALL_SID_SLOT: escape(quote_plus(call_sid), _ATTRIBUTE_ENTITIES),
+        _CALLER_ID_SLOT: escape(caller_id or "", _ATTRIBUTE_ENTITIES),
+    }
+    for i in range(1, len(parts), 2):
+        parts[i] = values[parts[i]]
+    return "".join(parts)
 
 
 def whisper(text: str, *, call_sid: str, coordinator_id: int | None) -> VoiceResponse:
@@ -109,6 +170,12 @@ def voicemail(salesperson_name: str | None, *, within_hours: bool = True) -> Voi
     say(response, "We did not receive a message. Goodbye.")
     response.hangup()
     return response
+
+
+@functools.lru_cache(maxsize=4096)
+def voicemail_xml(salesperson_name: str | None, *, within_hours: bool = True) -> str:
+    """``str(voicemail(...))``, rendered once per line name and hours (no per-call value)."""
+    return str(voicemail(salesperson_name, within_hours=within_hours))
 
 
 def voicemail_thanks() -> VoiceResponse:

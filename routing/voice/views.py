@@ -96,9 +96,11 @@ def incoming() -> Response:
     if decision.action == "teleconference":
         return t.twiml(t.ask_for_pin(1))
     if decision.action == "voicemail":
-        return t.twiml(t.voicemail(decision.salesperson_name, within_hours=decision.within_hours))
-    return t.twiml(
-        t.ring_coordinators(
+        return t.twiml_text(
+            t.voicemail_xml(decision.salesperson_name, within_hours=decision.within_hours)
+        )
+    return t.twiml_text(
+        t.ring_coordinators_xml(
             decision.coordinators,
             call_sid=decision.call_sid,
             timeout=decision.ring_timeout,
