@@ -155,6 +155,19 @@ class ScreenPop:
     answered_by: User | None
 
 
+def _from_caller(
+    model: type[Call] | type[Enquiry], customer: Customer | None, caller_number: str | None
+) -> list[Any]:
+    """Conditions matching rows of `model` from this caller: the known customer or the
+    number they rang from. Empty when neither is known, so nothing should be looked up."""
+    conditions: list[Any] = []
+    if customer is not None:
+        conditions.append(model.customer_id == customer.id)
+    if caller_number:
+        conditions.append(model.caller_number == caller_number)
+    return conditions
+
+
 def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -> ScreenPop | None:
     """Whose customer is this and what is going on: one query per section, no N+1."""
     now = now or utcnow()
@@ -167,11 +180,7 @@ def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -
     if owner is not None and line_salesperson is not None and owner.id == line_salesperson.id:
         owner = None
 
-    same_caller = []
-    if customer is not None:
-        same_caller.append(Call.customer_id == customer.id)
-    if call.caller_number:
-        same_caller.append(Call.caller_number == call.caller_number)
+    same_caller = _from_caller(Call, customer, call.caller_number)
     past_calls: list[Call] = []
     if same_caller:
         past_calls = list(
@@ -183,11 +192,7 @@ def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -
                 .limit(10)
             )
         )
-    enquiry_match = []
-    if customer is not None:
-        enquiry_match.append(Enquiry.customer_id == customer.id)
-    if call.caller_number:
-        enquiry_match.append(Enquiry.caller_number == call.caller_number)
+    enquiry_match = _from_caller(Enquiry, customer, call.caller_number)
     open_enquiries: list[Enquiry] = []
     if enquiry_match:
         open_enquiries = list(
