@@ -40,7 +40,7 @@ from notifications.jobs import (
 
 from ..database import get_session
 from ..security import current_user, login_required
-from .views import bp
+from .views import bp, page_arg
 
 PAGE_SIZE = 50
 EDITORS = (Role.COORDINATOR, Role.ACCOUNT_MANAGER)
@@ -126,13 +126,6 @@ def jobs_of(session: Session, manager: User, calendar: BusinessCalendar, now: da
     return rows
 
 
-def _int_arg(name: str, default: int = 1) -> int:
-    try:
-        return max(int(request.args.get(name, default)), 1)
-    except ValueError:
-        return default
-
-
 @bp.get("/jobs")
 @login_required()
 def jobs():
@@ -141,7 +134,7 @@ def jobs():
     query = request.args.get("q", "").strip()[:200]
     status = request.args.get("status", "")
     manager = request.args.get("manager", "")
-    page = _int_arg("page")
+    page = page_arg()
     found, total = search_jobs(session, query=query, status=status, manager=manager, page=page)
     calendar, now = _calendar(session), utcnow()
     return render_template(

@@ -11,7 +11,7 @@ from notifications.delivery import resend
 
 from ..database import get_session
 from ..security import login_required
-from .views import bp
+from .views import bp, page_arg
 
 PAGE_SIZE = 50
 
@@ -48,10 +48,7 @@ def outbox():
     query = request.args.get("q", "").strip()[:200]
     status = request.args.get("status", "")
     kind = request.args.get("kind", "")[:50]
-    try:
-        page = max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        page = 1
+    page = page_arg()
     emails, total = search_outbox(session, query=query, status=status, kind=kind, page=page)
     kinds = session.scalars(select(OutboundEmail.kind).distinct().order_by(OutboundEmail.kind))
     return render_template(
