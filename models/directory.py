@@ -15,8 +15,9 @@ from sqlalchemy import (
     String,
     Time,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import E164, Base, UTCDateTime, e164_check, utcnow
 
@@ -105,6 +106,11 @@ class OrgSettings(Base):
     # caches (call routing) reload when it differs (see models/hours.py).
     directory_version: Mapped[str] = mapped_column(String(32), default="initial")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+def current_settings(session: Session) -> OrgSettings | None:
+    """The organisation's settings row (the first by id), or None before anyone set it up."""
+    return session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
 
 
 class BusinessHours(Base):

@@ -27,12 +27,12 @@ from models import (
     Enquiry,
     EnquiryStatus,
     Line,
-    OrgSettings,
     OutboundEmail,
     Salesperson,
     utcnow,
 )
 from models.contact import format_phone
+from models.directory import current_settings
 from models.hours import BusinessCalendar
 
 from .outbox import enqueue_email
@@ -140,7 +140,7 @@ def _queue_day(session: Session, calendar: BusinessCalendar, day: date, console_
             )
         )
     )
-    org = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    org = current_settings(session)
     org_name = org.name if org and org.name else "Switchboard"
     queued = 0
     for salesperson_id, their_calls in by_salesperson.items():

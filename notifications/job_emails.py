@@ -27,12 +27,12 @@ from models import (
     EmailStatus,
     EtaChange,
     Job,
-    OrgSettings,
     OutboundEmail,
     Role,
     User,
 )
 from models.contact import format_phone
+from models.directory import current_settings
 from models.hours import BusinessCalendar
 
 from .eta import Eta
@@ -46,7 +46,7 @@ FEEDBACK_SALT = "job-feedback"
 
 
 def _org_name(session: Session) -> str:
-    org = session.scalar(select(OrgSettings).limit(1))
+    org = current_settings(session)
     return org.name if org and org.name else "Switchboard"
 
 

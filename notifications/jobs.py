@@ -22,13 +22,13 @@ from models import (
     EtaChange,
     Job,
     JobStatus,
-    OrgSettings,
     Role,
     User,
     utcnow,
 )
 from models.audit import record
 from models.contact import InvalidContact, normalise_email, normalise_phone
+from models.directory import current_settings
 
 from . import job_emails
 from .eta import Eta, InvalidEta, parse_eta
@@ -126,7 +126,7 @@ class JobSettings:
 
     def zone(self, session: Session) -> ZoneInfo:
         """The organisation's zone: the settings row wins over the environment."""
-        org = session.scalar(select(OrgSettings).limit(1))
+        org = current_settings(session)
         name = (org.timezone if org and org.timezone else None) or self.timezone or "UTC"
         return ZoneInfo(name)
 

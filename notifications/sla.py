@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Enquiry, EnquiryStatus, Line, OrgSettings, Role, User, utcnow
+from models import Enquiry, EnquiryStatus, Line, Role, User, utcnow
 from models.contact import format_phone
+from models.directory import current_settings
 
 from .outbox import enqueue_email
 from .templates import render_email
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def supervisors(session: Session) -> list[tuple[str, str]]:
     """(name, email) of whoever hears about breaches: the supervisor, else every admin."""
-    settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    settings = current_settings(session)
     if settings is not None and settings.supervisor_email:
         return [("Supervisor", settings.supervisor_email)]
     admins = session.scalars(
@@ -65,7 +66,7 @@ def alert_breached_enquiries(
     if not breached:
         return 0
     recipients = supervisors(session)
-    settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    settings = current_settings(session)
     zone = ZoneInfo((settings.timezone if settings else None) or default_timezone)
     queue_url = f"{console_url.rstrip('/')}/enquiries"
     for enquiry in breached:

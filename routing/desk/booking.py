@@ -23,7 +23,6 @@ from models import (
     AppointmentSlot,
     BusinessCalendar,
     Customer,
-    OrgSettings,
     Salesperson,
     Teleconference,
     TeleconferenceParticipant,
@@ -32,6 +31,7 @@ from models import (
     utcnow,
 )
 from models.contact import format_phone
+from models.directory import current_settings
 from notifications.outbox import enqueue_email
 from notifications.templates import render_email
 
@@ -288,7 +288,8 @@ def create_teleconference(
         errors["conference_start"] = "The teleconference must be in the future."
     if length_minutes not in TELECONFERENCE_LENGTHS:
         errors["conference_minutes"] = "Choose one of the offered lengths."
-    dial_in = session.scalar(select(OrgSettings.teleconference_number).limit(1))
+    settings = current_settings(session)
+    dial_in = settings.teleconference_number if settings else None
     if not dial_in:
         errors["conference_start"] = (
             "No teleconference dial-in number is configured: an admin sets it in Settings."

@@ -24,6 +24,7 @@ from models import (
     utcnow,
 )
 from models.audit import record
+from models.directory import current_settings
 from routing.errors import Conflict, NotFound
 
 from .users import InvalidField, clean_capacity, clean_email, clean_phone, parse_role
@@ -328,7 +329,7 @@ def delete_holiday(session: Session, actor: Actor, *, holiday_id: int) -> None:
 
 def org_settings(session: Session, default_timezone: str = "UTC") -> OrgSettings:
     """The single settings row, created with defaults when missing."""
-    settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    settings = current_settings(session)
     if settings is None:
         settings = OrgSettings(timezone=default_timezone)
         session.add(settings)

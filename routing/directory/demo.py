@@ -36,6 +36,7 @@ from models import (
     utcnow,
 )
 from models.contact import normalise_phone
+from models.directory import current_settings
 from notifications.jobs import JobSettings, create_job, update_job
 from routing.security import hash_password
 
@@ -162,7 +163,7 @@ def load_demo(
 
 
 def _settings(session: Session, timezone: str, result: DemoResult) -> None:
-    settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+    settings = current_settings(session)
     if settings is None:
         settings = OrgSettings()
         session.add(settings)

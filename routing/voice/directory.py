@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from models import (
     BusinessCalendar,
     Line,
-    OrgSettings,
     Role,
     Salesperson,
     Teleconference,
@@ -26,6 +25,7 @@ from models import (
     directory_version,
     utcnow,
 )
+from models.directory import current_settings
 
 # Twilio's <Dial> rings at most ten <Number>s at once.
 MAX_SIMULTANEOUS = 10
@@ -70,7 +70,7 @@ class DirectorySnapshot:
 
     @classmethod
     def load(cls, session: Session, version: str, defaults: Defaults) -> DirectorySnapshot:
-        settings = session.scalar(select(OrgSettings).order_by(OrgSettings.id).limit(1))
+        settings = current_settings(session)
         calendar = BusinessCalendar.load(session, defaults.timezone)
         rows = session.execute(
             select(
