@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, Executable, String, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BindParameter, bindparam, select, text
 from sqlalchemy.orm import Session, object_session
 
 from models import (
@@ -25,10 +24,10 @@ from models import (
     Customer,
     Enquiry,
     EnquiryKind,
-    OrgSettings,
     utcnow,
 )
 from models.contact import try_normalise_phone
+from models.db import StatementConnection
 
 from .directory import Coordinator, DirectorySnapshot
 
@@ -135,7 +134,7 @@ def normalise_caller(raw: str, region: str) -> str | None:
 
 
 def route_incoming_call(
-    session: Session,
+    connection: StatementConnection,
     snapshot: DirectorySnapshot,
     params: CallParams,
     *,
@@ -159,40 +158,37 @@ def route_incoming_call(
     to_number = normalise_dialled(params.to_number, region)
     caller = normalise_caller(params.from_number, region)
     routing = _routing_values(snapshot, to_number, now)
-    connection = session.connection()
-    values = {
-        "call_sid": params.call_sid,
-        "to_number": to_number[:32],
-        "from_number": params.from_number[:64],
-        "forwarded_from": (params.forwarded_from or None) and params.forwarded_from[:32],
-        "caller_number": caller,
-        "status": _known_status(params.call_status) or CallStatus.RINGING.value,
-        "started_at": now,
-        # NULL matches no customer: withheld callers get none.
-        "caller": caller,
-        **routing,
-    }
-    # Core, not ORM: this runs on every call and the ORM adds nothing here.
-    inserted = connection.execute(_insert_statement(connection.dialect.name), values).first()
+    inserted = connection.fetch_one(
+        _INSERT_CALL,
+        {
+            "call_sid": params.call_sid,
+            "to_number": to_number[:32],
+            "from_number": params.from_number[:64],
+            "forwarded_from": (params.forwarded_from or None) and params.forwarded_from[:32],
+            "caller_number": caller,
+            "status": _known_status(params.call_status) or CallStatus.RINGING.value,
+            "started_at": now,
+            # NULL matches no customer: withheld callers get none.
+            "caller": caller,
+            **routing,
+        },
+    )
     if inserted is None:
-        session.commit()
         if refresh is not None:
             snapshot = refresh(None)
-        call = _call_by_sid(session, params.call_sid)
-        if call is None:  # pragma: no cover - the conflicting row cannot vanish
+        row = connection.fetch_one(_STORED_CALL, {"call_sid": params.call_sid})
+        if row is None:  # pragma: no cover - the conflicting row cannot vanish
             raise RuntimeError(f"call {params.call_sid} conflicted but is not stored")
-        stored = _StoredCall(
-            call.call_sid, call.line_id, call.result, call.within_hours, call.caller_number
-        )
+        line_id, result, within_hours, caller_number = row
+        stored = _StoredCall(params.call_sid, line_id, result, bool(within_hours), caller_number)
         return _incoming_decision(snapshot, stored)
-    version = inserted[1] or ""
-    if refresh is not None and version != snapshot.version:
-        snapshot = refresh(version)
+    call_id, version = inserted
+    if refresh is not None and (version or "") != snapshot.version:
+        snapshot = refresh(version or "")
         fresh = _routing_values(snapshot, to_number, now)
         if fresh != routing:
-            connection.execute(update(Call).where(Call.id == inserted[0]).values(**fresh))
+            connection.fetch_one(_REROUTE_CALL, {"id": call_id, **fresh})
             routing = fresh
-    session.commit()
     if routing["unknown_line"]:
         log.warning("call %s to %s: no line has this number", params.call_sid, to_number)
     stored = _StoredCall(
@@ -234,60 +230,46 @@ def _routing_values(snapshot: DirectorySnapshot, to_number: str, now: datetime) 
     }
 
 
-_INSERT_COLUMNS = (
-    "call_sid",
-    "to_number",
-    "from_number",
-    "forwarded_from",
-    "caller_number",
-    "status",
-    "started_at",
-    "line_id",
-    "unknown_line",
-    "within_hours",
-    "result",
-)
-_insert_statements: dict[str, Executable] = {}
+def _typed(*names: str) -> list[BindParameter]:
+    """Bind parameters typed like the calls columns they fill (same stored values)."""
+    return [bindparam(name, type_=Call.__table__.c[name].type) for name in names]
 
 
-def _insert_statement(dialect: str) -> Executable:
-    """INSERT ... ON CONFLICT (call_sid) DO NOTHING RETURNING id, directory token.
-
-    Built once per dialect. The caller's customer is found inside the same statement by
-    a subquery, so a new call costs one round trip to the database.
+_ROUTING_COLUMNS = ("line_id", "unknown_line", "within_hours", "result")
+# The whole of a new call's write: the caller's customer by a subquery, the directory
+# token returned with the row (org_settings has one row; by id in case of strays).
+_INSERT_CALL = text(
     """
-    statement = _insert_statements.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        customer = (
-            select(Customer.id)
-            .where(Customer.phone == bindparam("caller", type_=String))
-            .order_by(Customer.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        version = (
-            select(OrgSettings.directory_version)
-            .order_by(OrgSettings.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        table = Call.__table__
-        values = {name: bindparam(name, type_=table.c[name].type) for name in _INSERT_COLUMNS}
-        statement = (
-            insert(table)
-            .values(
-                **values,
-                customer_id=customer,
-                last_sequence=-1,
-                caller_declined=False,
-                disposition_details=bindparam("details", value={}, type_=JSON),
-            )
-            .on_conflict_do_nothing(index_elements=[table.c.call_sid])
-            .returning(table.c.id, version)
-        )
-        _insert_statements[dialect] = statement
-    return statement
+    INSERT INTO calls (call_sid, to_number, from_number, forwarded_from, caller_number,
+        status, started_at, line_id, unknown_line, within_hours, result, customer_id,
+        last_sequence, caller_declined, disposition_details)
+    VALUES (:call_sid, :to_number, :from_number, :forwarded_from, :caller_number,
+        :status, :started_at, :line_id, :unknown_line, :within_hours, :result,
+        (SELECT id FROM customers WHERE phone = :caller ORDER BY id LIMIT 1),
+        -1, false, '{}')
+    ON CONFLICT (call_sid) DO NOTHING
+    RETURNING id, (SELECT directory_version FROM org_settings ORDER BY id LIMIT 1)
+    """
+).bindparams(
+    *_typed(
+        "call_sid",
+        "to_number",
+        "from_number",
+        "forwarded_from",
+        "caller_number",
+        "status",
+        "started_at",
+        *_ROUTING_COLUMNS,
+    ),
+    bindparam("caller", type_=Customer.__table__.c.phone.type),
+)
+_STORED_CALL = text(
+    "SELECT line_id, result, within_hours, caller_number FROM calls WHERE call_sid = :call_sid"
+).bindparams(*_typed("call_sid"))
+_REROUTE_CALL = text(
+    "UPDATE calls SET line_id = :line_id, unknown_line = :unknown_line,"
+    " within_hours = :within_hours, result = :result WHERE id = :id"
+).bindparams(*_typed("id", *_ROUTING_COLUMNS))
 
 
 def _incoming_decision(snapshot: DirectorySnapshot, call: _StoredCall) -> IncomingDecision:

@@ -16,11 +16,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..database import get_session
+from ..database import get_db, get_session
 from . import calls, conference
 from . import twiml as t
 from .directory import DirectoryCache, DirectorySnapshot
-from .fastpath import statements_autocommit
 from .whisper import whisper_text
 
 log = logging.getLogger(__name__)
@@ -83,15 +82,22 @@ def _never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
 def incoming() -> Response:
     """A call arrived on one of our numbers: ring coordinators, voicemail, or PIN entry."""
     params = calls.CallParams.from_form(request.form)
-    session = get_session()
     cache: DirectoryCache = current_app.extensions[CACHE_EXTENSION]
-    with statements_autocommit(session):
+    database = get_db()
+
+    def directory(version: str | None = None) -> DirectorySnapshot:
+        # Its own short session: the call's row is written on a separate connection,
+        # never inside a transaction this read would leave open.
+        with database.Session() as session:
+            return cache.get(session, version)
+
+    with database.statement_connection() as connection:
         decision = calls.route_incoming_call(
-            session,
-            cache.peek() or cache.get(session),
+            connection,
+            cache.peek() or directory(),
             params,
             region=_region(),
-            refresh=lambda version: cache.get(session, version),
+            refresh=directory,
         )
     if decision.action == "teleconference":
         return t.twiml(t.ask_for_pin(1))

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Call, CallResult, Teleconference, utcnow
+from models.db import StatementConnection
 from routing.voice import calls
 from routing.voice.directory import DirectoryCache
 from tests.factories import make_business_hours
@@ -216,7 +217,10 @@ def route_at(db_session, office, when: datetime) -> calls.IncomingDecision:
     params = calls.CallParams(
         call_sid=new_sid(), to_number=office.alice_line, from_number=office.customer_phone
     )
-    return calls.route_incoming_call(db_session, snapshot, params, now=when)
+    connection = StatementConnection(
+        db_session.connection().connection.driver_connection, db_session.get_bind().dialect
+    )
+    return calls.route_incoming_call(connection, snapshot, params, now=when)
 
 
 def test_business_hours_decide_across_the_autumn_dst_change(db_session):
