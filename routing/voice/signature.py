@@ -7,6 +7,7 @@ console transfers, click-to-call) are checked the same way before any view runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from flask import Flask, Response, current_app, request
 from twilio.request_validator import (
@@ -28,6 +29,38 @@ def init_app(app: Flask) -> None:
     app.before_request(_require_twilio_signature)
 
 
+def is_signed(
+    validator: RequestValidator,
+    url: str,
+    params: Mapping[str, str],
+    signature: str,
+    settings_header: str | None,
+) -> bool:
+    """Whether ``signature`` is Twilio's for ``url`` and ``params`` (RequestValidator's rule)."""
+    if not signature:
+        return False
+    algorithm = get_signature_algorithm(settings_header)
+    # The exact URL matches almost always; validate() also tries it with and without the
+    # default port (Twilio is inconsistent there) but computes both every time.
+    if compare(validator.compute_signature(url, params, algorithm), signature):
+        return True
+    return validator.validate(url, params, signature, algorithm)
+
+
+def log_refusal(method: str, path: str, reason: str, url: str, remote: str | None) -> None:
+    log.warning(
+        "refused %s %s: %s Twilio signature (signed URL %s, from %s)",
+        method,
+        path,
+        reason,
+        url,
+        remote,
+    )
+
+
+FORBIDDEN = "Forbidden: invalid Twilio signature\n"
+
+
 def signed_url(base_url: str | None) -> str:
     """The URL Twilio signed: PUBLIC_BASE_URL + path (+ query), else the URL we received.
 
@@ -46,24 +79,11 @@ def _require_twilio_signature() -> Response | None:
     signature = request.headers.get(SIGNATURE_HEADER, "")
     url = signed_url(current_app.config.get("PUBLIC_BASE_URL"))
     validator: RequestValidator = current_app.extensions[EXTENSION]
-    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     params = request.form if request.method == "POST" else {}
-    if signature and current_app.config["TWILIO_AUTH_TOKEN"]:
-        # The exact URL matches almost always; validate() also tries it with and without
-        # the default port (Twilio is inconsistent there) but computes both every time.
-        if compare(validator.compute_signature(url, params, algorithm), signature):
-            return None
-        if validator.validate(url, params, signature, algorithm):
-            return None
-        reason = "bad"
-    else:
-        reason = "missing"
-    log.warning(
-        "refused %s %s: %s Twilio signature (signed URL %s, from %s)",
-        request.method,
-        request.path,
-        reason,
-        url,
-        request.remote_addr,
-    )
-    return Response("Forbidden: invalid Twilio signature\n", 403, mimetype="text/plain")
+    if current_app.config["TWILIO_AUTH_TOKEN"] and is_signed(
+        validator, url, params, signature, request.headers.get(SIGNATURE_SETTINGS_HEADER)
+    ):
+        return None
+    reason = "bad" if signature and current_app.config["TWILIO_AUTH_TOKEN"] else "missing"
+    log_refusal(request.method, request.path, reason, url, request.remote_addr)
+    return Response(FORBIDDEN, 403, mimetype="text/plain")

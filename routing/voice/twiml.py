@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import quote_plus, urlencode
 from xml.sax.saxutils import escape
 
@@ -12,6 +14,8 @@ from flask import Response
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from .directory import Coordinator
+
+log = logging.getLogger(__name__)
 
 VOICE = "Polly.Amy"
 PREFIX = "/twilio/voice"
@@ -195,6 +199,22 @@ def fallback(numbers: list[str], *, timeout: int) -> VoiceResponse:
         dial.number(number)
     response.append(dial)
     return response
+
+
+def degraded(config: Mapping[str, Any]) -> VoiceResponse:
+    """What a caller hears when Switchboard cannot route the call (no database needed).
+
+    The fallback numbers from the configuration, or a voicemail when there are none or
+    they cannot be dialled.
+    """
+    try:
+        return fallback(
+            list(config.get("FALLBACK_NUMBERS") or []),
+            timeout=int(config.get("RING_TIMEOUT_SECONDS") or 20),
+        )
+    except Exception:
+        log.exception("fallback TwiML failed; recording a voicemail instead")
+        return voicemail(None)
 
 
 def ask_for_pin(attempt: int, *, retry: bool = False) -> VoiceResponse:

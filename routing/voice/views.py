@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..database import get_db, get_session
+from ..database import get_session
 from . import calls, conference
 from . import twiml as t
 from .directory import DirectoryCache, DirectorySnapshot
@@ -45,13 +45,6 @@ def _int(name: str, source: Any = None) -> int | None:
         return None
 
 
-def _fallback_twiml() -> VoiceResponse:
-    return t.fallback(
-        list(current_app.config.get("FALLBACK_NUMBERS") or []),
-        timeout=int(current_app.config.get("RING_TIMEOUT_SECONDS") or 20),
-    )
-
-
 def _never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
     """Answer ``on_error()`` TwiML with 200 when the view fails (database down, a bug)."""
 
@@ -75,44 +68,6 @@ def _never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
         return wrapped
 
     return decorator
-
-
-@bp.post("/incoming")
-@_never_fail(_fallback_twiml)
-def incoming() -> Response:
-    """A call arrived on one of our numbers: ring coordinators, voicemail, or PIN entry."""
-    params = calls.CallParams.from_form(request.form)
-    cache: DirectoryCache = current_app.extensions[CACHE_EXTENSION]
-    database = get_db()
-
-    def directory(version: str | None = None) -> DirectorySnapshot:
-        # Its own short session: the call's row is written on a separate connection,
-        # never inside a transaction this read would leave open.
-        with database.Session() as session:
-            return cache.get(session, version)
-
-    with database.statement_connection() as connection:
-        decision = calls.route_incoming_call(
-            connection,
-            cache.peek() or directory(),
-            params,
-            region=_region(),
-            refresh=directory,
-        )
-    if decision.action == "teleconference":
-        return t.twiml(t.ask_for_pin(1))
-    if decision.action == "voicemail":
-        return t.twiml_text(
-            t.voicemail_xml(decision.salesperson_name, within_hours=decision.within_hours)
-        )
-    return t.twiml_text(
-        t.ring_coordinators_xml(
-            decision.coordinators,
-            call_sid=decision.call_sid,
-            timeout=decision.ring_timeout,
-            caller_id=decision.caller_id,
-        )
-    )
 
 
 @bp.post("/whisper")
@@ -235,11 +190,7 @@ def status() -> Response:
 @bp.post("/fallback")
 def fallback() -> Response:
     """Twilio's fallback URL: dial the fallback numbers without touching the database."""
-    try:
-        return t.twiml(_fallback_twiml())
-    except Exception:
-        log.exception("fallback TwiML failed; recording a voicemail instead")
-        return t.twiml(t.voicemail(None))
+    return t.twiml(t.degraded(current_app.config))
 
 
 @bp.post("/fallback/dial-complete")

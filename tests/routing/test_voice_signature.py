@@ -5,40 +5,58 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import func, select
 
+from models import Call
 from tests.twilio_signing import TEST_AUTH_TOKEN, signed_post, twilio_signature
 
 FALLBACK = "/twilio/voice/fallback"
+INCOMING = "/twilio/voice/incoming"
 PARAMS = {"CallSid": "CA" + "1" * 32, "From": "+12025550100", "To": "+16465550001"}
+# /incoming is answered in front of Flask (routing/voice/incoming.py), every other path
+# by Flask behind the app-wide check: both must refuse and accept the same requests.
+both_paths = pytest.mark.parametrize("path", [FALLBACK, INCOMING])
 
 
-def test_a_correctly_signed_request_is_served(client):
-    response = signed_post(client, FALLBACK, PARAMS)
+@both_paths
+def test_a_correctly_signed_request_is_served(client, path):
+    response = signed_post(client, path, PARAMS)
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
 
 
-def test_a_missing_signature_is_refused_and_logged(client, caplog):
+@both_paths
+def test_a_missing_signature_is_refused_and_logged(client, caplog, path):
     with caplog.at_level(logging.WARNING):
-        response = client.post(FALLBACK, data=PARAMS)
+        response = client.post(path, data=PARAMS)
     assert response.status_code == 403
     assert b"<Response" not in response.data
     assert "missing Twilio signature" in caplog.text
 
 
-def test_a_forged_signature_is_refused(client, caplog):
-    forged = twilio_signature("http://localhost" + FALLBACK, PARAMS, token="not-our-token")
+@both_paths
+def test_a_forged_signature_is_refused(client, caplog, path):
+    forged = twilio_signature("http://localhost" + path, PARAMS, token="not-our-token")
     with caplog.at_level(logging.WARNING):
-        response = client.post(FALLBACK, data=PARAMS, headers={"X-Twilio-Signature": forged})
+        response = client.post(path, data=PARAMS, headers={"X-Twilio-Signature": forged})
     assert response.status_code == 403
     assert "bad Twilio signature" in caplog.text
 
 
-def test_tampered_parameters_are_refused(client):
-    signature = twilio_signature("http://localhost" + FALLBACK, PARAMS)
+@both_paths
+def test_tampered_parameters_are_refused(client, path):
+    signature = twilio_signature("http://localhost" + path, PARAMS)
     tampered = {**PARAMS, "From": "+19995550000"}
-    response = client.post(FALLBACK, data=tampered, headers={"X-Twilio-Signature": signature})
+    response = client.post(path, data=tampered, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 403
+
+
+def test_an_oversized_incoming_form_is_refused_and_stores_nothing(client, db_session):
+    before = db_session.scalar(select(func.count()).select_from(Call))
+    big = {**PARAMS, "Padding": "x" * 70_000}
+    response = signed_post(client, INCOMING, big)
+    assert response.status_code == 413
+    assert db_session.scalar(select(func.count()).select_from(Call)) == before
 
 
 def test_the_query_string_is_part_of_what_is_signed(client):
@@ -60,20 +78,21 @@ class TestBehindAProxy:
     def app_overrides(self):
         return {"PUBLIC_BASE_URL": "https://switchboard.example.com"}
 
-    def test_signature_over_the_public_url_is_accepted(self, client):
+    @both_paths
+    def test_signature_over_the_public_url_is_accepted(self, client, path):
         # Twilio requested https://switchboard.example.com/...; the proxy forwarded it
         # to the app as http://localhost/... The public URL is what Twilio signed.
-        response = signed_post(client, FALLBACK, PARAMS, base_url="https://switchboard.example.com")
+        response = signed_post(client, path, PARAMS, base_url="https://switchboard.example.com")
         assert response.status_code == 200
 
-    def test_signature_over_the_internal_url_is_refused(self, client):
-        response = signed_post(client, FALLBACK, PARAMS, base_url="http://localhost")
+    @both_paths
+    def test_signature_over_the_internal_url_is_refused(self, client, path):
+        response = signed_post(client, path, PARAMS, base_url="http://localhost")
         assert response.status_code == 403
 
-    def test_twilio_adding_the_default_port_is_accepted(self, client):
-        response = signed_post(
-            client, FALLBACK, PARAMS, base_url="https://switchboard.example.com:443"
-        )
+    @both_paths
+    def test_twilio_adding_the_default_port_is_accepted(self, client, path):
+        response = signed_post(client, path, PARAMS, base_url="https://switchboard.example.com:443")
         assert response.status_code == 200
 
 

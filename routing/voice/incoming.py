@@ -1,0 +1,148 @@
+"""``POST /twilio/voice/incoming``: every call starts here, answered in front of Flask.
+
+The caller hears nothing until this answers, and it is the one request whose rate grows
+with the business. It does what every webhook under /twilio/ does (Twilio's signature,
+the form, TwiML; a failure answers the fallback TwiML with 200) but skips what Flask does
+for the console on each request: request context, cookie session, user loading, CSRF
+and URL matching. On the webhook benchmark that machinery cost more CPU than the call's
+own work (signature, one INSERT, TwiML). Every other path, /twilio/ included, goes
+through Flask (signature.py checks those).
+
+Installed by ``init_app`` as WSGI middleware around ``app.wsgi_app``, so the test client,
+gunicorn and any outer middleware (a proxy fix) see the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
+from werkzeug.wsgi import get_current_url
+
+from ..database import get_db
+from . import calls
+from . import twiml as t
+from .directory import DirectoryCache, DirectorySnapshot
+from .signature import EXTENSION as VALIDATOR
+from .signature import FORBIDDEN, is_signed, log_refusal
+
+log = logging.getLogger(__name__)
+
+PATH = "/twilio/voice/incoming"
+# Twilio's incoming-call form is about 1 KB; anything far larger is not Twilio.
+MAX_BODY_BYTES = 64 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class IncomingCallHandler:
+    """WSGI middleware answering ``POST /twilio/voice/incoming``; the rest goes to ``app``."""
+
+    def __init__(self, app: Flask, cache: DirectoryCache, next_app: WSGIApp):
+        self.app = app
+        self.cache = cache
+        self.next_app = next_app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.next_app(environ, start_response)
+        return self.answer(environ, start_response)
+
+    def answer(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        config = self.app.config
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            return _plain(start_response, "413 Request Entity Too Large", "Request too large\n")
+        form = _read_form(environ, length)
+        url = _signed_url(environ, config.get("PUBLIC_BASE_URL"))
+        signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
+        validator: RequestValidator = self.app.extensions[VALIDATOR]
+        token = config["TWILIO_AUTH_TOKEN"]
+        if not token or not is_signed(
+            validator, url, form, signature, environ.get("HTTP_X_TWILIO_SIGNATURE_SETTINGS")
+        ):
+            reason = "bad" if signature and token else "missing"
+            log_refusal("POST", PATH, reason, url, environ.get("REMOTE_ADDR"))
+            return _plain(start_response, "403 FORBIDDEN", FORBIDDEN)
+        try:
+            document = self.route(form)
+        except Exception:
+            log.exception(
+                "voice webhook %s failed for call %s; answering safe TwiML",
+                PATH,
+                form.get("CallSid"),
+            )
+            document = str(t.degraded(self.app.config))
+        body = document.encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def route(self, form: MultiDict[str, str]) -> str:
+        """Store the call and decide what the caller hears (calls.route_incoming_call)."""
+        params = calls.CallParams.from_form(form)
+        database = get_db(self.app)
+        cache = self.cache
+
+        def directory(version: str | None = None) -> DirectorySnapshot:
+            # Its own short session: the call's row is written on another connection,
+            # never inside a transaction this read would leave open.
+            with database.Session() as session:
+                return cache.get(session, version)
+
+        with database.statement_connection() as connection:
+            decision = calls.route_incoming_call(
+                connection,
+                cache.peek() or directory(),
+                params,
+                region=self.app.config.get("DEFAULT_REGION", "US"),
+                refresh=directory,
+            )
+        if decision.action == "teleconference":
+            return str(t.ask_for_pin(1))
+        if decision.action == "voicemail":
+            return t.voicemail_xml(decision.salesperson_name, within_hours=decision.within_hours)
+        return t.ring_coordinators_xml(
+            decision.coordinators,
+            call_sid=decision.call_sid,
+            timeout=decision.ring_timeout,
+            caller_id=decision.caller_id,
+        )
+
+
+def _read_form(environ: dict[str, Any], length: int) -> MultiDict[str, str]:
+    body = environ["wsgi.input"].read(length) if length else b""
+    content_type = environ.get("CONTENT_TYPE", "")
+    if not content_type.startswith(FORM_TYPE):
+        return MultiDict()
+    # As werkzeug parses forms: percent-decoded as UTF-8, undecodable bytes replaced.
+    return MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _signed_url(environ: dict[str, Any], base_url: str | None) -> str:
+    """The URL Twilio signed (see signature.signed_url): PUBLIC_BASE_URL + path + query."""
+    if not base_url:
+        return get_current_url(environ)
+    query = environ.get("QUERY_STRING", "")
+    return base_url.rstrip("/") + PATH + (f"?{query}" if query else "")
+
+
+def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        status,
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
