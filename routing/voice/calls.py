@@ -298,22 +298,42 @@ def _known_status(raw: str | None) -> str | None:
         return None
 
 
-def ensure_call(session: Session, params: CallParams, *, region: str = "US") -> Call:
+def ensure_call(
+    session: Session,
+    params: CallParams,
+    snapshot: DirectorySnapshot | None = None,
+    *,
+    region: str = "US",
+) -> Call:
     """The call for a callback; created (as a fallback call) when /incoming never stored it.
 
     That happens when the database was down during /incoming and the caller went
-    through the fallback TwiML: the voicemail and the status must still be kept.
+    through the fallback TwiML, or when a database crash lost the newest calls' rows
+    (/incoming's commit does not wait for the WAL flush): the voicemail and the status
+    must still be kept, with the line and the customer when they can be told.
     """
     if not params.call_sid:
         raise MissingCallSid("CallSid is required")
     call = _call_by_sid(session, params.call_sid)
     if call is not None:
         return call
+    to_number = normalise_dialled(params.to_number, region)
+    caller = normalise_caller(params.from_number, region)
+    line = snapshot.lines.get(to_number) if snapshot is not None else None
     call = Call(
         call_sid=params.call_sid,
-        to_number=normalise_dialled(params.to_number, region)[:32],
+        to_number=to_number[:32],
         from_number=params.from_number[:64] or "unknown",
-        caller_number=normalise_caller(params.from_number, region),
+        caller_number=caller,
+        line_id=line.line_id if line else None,
+        unknown_line=snapshot is not None and line is None,
+        customer_id=(
+            session.scalar(
+                select(Customer.id).where(Customer.phone == caller).order_by(Customer.id).limit(1)
+            )
+            if caller
+            else None
+        ),
         status=CallStatus.IN_PROGRESS.value,
         result=CallResult.FALLBACK.value,
         started_at=utcnow(),
@@ -376,7 +396,7 @@ def complete_dial(
     round_number: int,
 ) -> DialDecision:
     """The coordinators' <Dial> ended: the call was taken, or ring again, or voicemail."""
-    call = ensure_call(session, params)
+    call = ensure_call(session, params, snapshot)
     call.dial_status = (dial_status or "")[:20] or None
     line = snapshot.lines_by_id.get(call.line_id) if call.line_id is not None else None
     name = line.salesperson_name if line else None
@@ -460,7 +480,7 @@ def record_voicemail(
     recording_seconds: int | None,
 ) -> Enquiry | None:
     """The caller left a message: it becomes (or upgrades) the call's enquiry."""
-    call = ensure_call(session, params)
+    call = ensure_call(session, params, snapshot)
     now = utcnow()
     if not recording_url or not recording_seconds or recording_seconds < 1:
         # Silence or an immediate hang-up: a missed call, not a voicemail.
@@ -488,7 +508,7 @@ def record_transcription(
     recording_url: str | None,
 ) -> Enquiry:
     """Twilio's transcript of the voicemail (arrives later, maybe before the recording)."""
-    call = ensure_call(session, params)
+    call = ensure_call(session, params, snapshot)
     enquiry = _open_enquiry(call, snapshot, EnquiryKind.VOICEMAIL, utcnow())
     if recording_url and not enquiry.recording_url:
         enquiry.recording_url = recording_url[:500]
@@ -518,7 +538,7 @@ def apply_status(
     ``ringing`` never overwrites ``completed``; ``SequenceNumber`` orders equal ranks).
     """
     status = _known_status(params.call_status)
-    call = ensure_call(session, params)
+    call = ensure_call(session, params, snapshot)
     at = timestamp or utcnow()
     duplicate = any(
         event.status == (status or params.call_status) and event.sequence_number == sequence

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from models import Call, CallResult, Teleconference, utcnow
+from models import Call, CallResult, Enquiry, Teleconference, utcnow
 from models.db import StatementConnection
 from routing.voice import calls
 from routing.voice.directory import DirectoryCache
@@ -251,3 +251,33 @@ def test_a_missed_call_on_friday_evening_is_due_on_monday_morning(db_session):
     assert snapshot.sla_deadline(friday) == datetime(2026, 11, 23, 9, 10, tzinfo=NY)
     decision = route_at(db_session, office, friday)
     assert decision.action == "ring"
+
+
+def test_a_call_whose_row_was_lost_is_recreated_with_its_line_and_customer(client, db_session):
+    # /incoming's commit does not wait for the WAL flush; if a database crash lost the
+    # row, the call's next webhooks recreate it, still tied to Alice's line and Carol.
+    office = make_office(db_session)
+    sid = new_sid()
+    post(
+        client,
+        "/twilio/voice/dial-complete",
+        CallSid=sid,
+        To=office.alice_line,
+        From=office.customer_phone,
+        DialCallStatus="no-answer",
+    )
+    post(
+        client,
+        "/twilio/voice/recording",
+        CallSid=sid,
+        To=office.alice_line,
+        From=office.customer_phone,
+        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9",
+        RecordingDuration="12",
+    )
+    call = db_session.scalar(select(Call).where(Call.call_sid == sid))
+    assert call is not None and call.line is not None
+    assert call.line.twilio_number == office.alice_line and not call.unknown_line
+    assert call.customer is not None and call.customer.phone == office.customer_phone
+    enquiries = db_session.scalars(select(Enquiry).where(Enquiry.call_id == call.id)).all()
+    assert [e.recording_seconds for e in enquiries] == [12]
