@@ -226,7 +226,17 @@ class Database:
             if switch:
                 driver.autocommit = True
             yield StatementConnection(driver, engine.dialect)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, driver, None):
+                # The database went away (restart, failover): this connection and the
+                # pooled ones are dead. Without Core in between nobody else notices, so
+                # drop them all as SQLAlchemy does; the next statement connects afresh.
+                raw.invalidate()
+                engine.dispose()
+            raise
         finally:
+            if switch and not raw.is_valid:
+                switch = False
             if switch:
                 try:
                     driver.autocommit = False
