@@ -7,6 +7,7 @@ before that commit: the worker only ever reads committed outbox rows.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,11 +44,15 @@ __all__ = [
     "UNSET",
     "UnknownAccountManager",
     "assign_account_manager",
+    "assign_waiting_jobs",
     "create_job",
     "find_job",
     "parse_eta",
+    "run_assign_waiting_jobs",
     "update_job",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_REFERENCE = 100
 MAX_DESCRIPTION = 5000
@@ -280,18 +285,23 @@ def open_job_counts(session: Session) -> dict[int, int]:
     return {manager_id: count for manager_id, count in rows}
 
 
-def least_loaded_manager(session: Session, exclude: int | None = None) -> User | None:
-    """The active account manager with the fewest open jobs and room for one more."""
+def _managers_with_room(session: Session) -> list[tuple[User, int]]:
+    """Active account managers with room for one more job, each with her open-job count."""
     counts = open_job_counts(session)
     managers = session.scalars(
         select(User)
         .where(User.role == Role.ACCOUNT_MANAGER, User.active.is_(True))
         .order_by(User.id)
     ).all()
-    free = [m for m in managers if m.id != exclude and counts.get(m.id, 0) < m.capacity]
+    return [(m, counts.get(m.id, 0)) for m in managers if counts.get(m.id, 0) < m.capacity]
+
+
+def least_loaded_manager(session: Session, exclude: int | None = None) -> User | None:
+    """The active account manager with the fewest open jobs and room for one more."""
+    free = [(m, count) for m, count in _managers_with_room(session) if m.id != exclude]
     if not free:
         return None
-    return min(free, key=lambda m: (counts.get(m.id, 0), m.id))
+    return min(free, key=lambda pair: (pair[1], pair[0].id))[0]
 
 
 def assign_account_manager(
@@ -304,18 +314,22 @@ def assign_account_manager(
     settings: JobSettings | None = None,
     now: datetime | None = None,
     initial: bool = False,
+    automatic: bool | None = None,
 ) -> User | None:
     """Give the job to ``manager`` (or the least-loaded one with capacity) and tell people.
 
     With nobody free the job stays unassigned and admins get an alert. The new manager
     gets an assignment email; the customer gets an introduction the first time and a
-    handover email when the job moves from one manager to another.
+    handover email when the job moves from one manager to another, after which the
+    previous manager's freed room goes to the oldest waiting job. ``automatic`` marks the
+    audit entry; by default it is automatic when nobody was named.
     """
     settings = settings or JobSettings()
     now = now or utcnow()
     if manager is None and manager_email:
         manager = _manager_by_email(session, manager_email)
-    automatic = manager is None
+    if automatic is None:
+        automatic = manager is None
     if manager is None:
         manager = least_loaded_manager(session)
     previous = job.account_manager
@@ -356,7 +370,79 @@ def assign_account_manager(
         job_emails.handover(session, job, previous, tz, entry.id)
         job_emails.resign_pending_customer_emails(session, job, tz)
     job_emails.watch_eta(session, job, tz, now, settings.public_base_url)
+    if previous is not None and job.status in OPEN_JOB_STATUSES:
+        assign_waiting_jobs(session, actor=actor, settings=settings, now=now)
     return manager
+
+
+def assign_waiting_jobs(
+    session: Session,
+    *,
+    actor: str,
+    settings: JobSettings | None = None,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> list[Job]:
+    """Give unassigned open jobs, oldest first, to account managers who have room now.
+
+    Each job goes through :func:`assign_account_manager`, so the manager's assignment
+    email, the customer's introduction and the ETA watch are those of a new job. Stops as
+    soon as nobody has room; jobs still waiting get no further alert (admins heard when
+    the job was created). On PostgreSQL the jobs taken are locked ``SKIP LOCKED``: two
+    processes sweeping at once never assign the same job twice.
+    """
+    settings = settings or JobSettings()
+    now = now or utcnow()
+    # Lock no more waiting jobs than there is room for (a delivery frees one place).
+    room = sum(m.capacity - count for m, count in _managers_with_room(session))
+    if room <= 0 or limit <= 0:
+        return []
+    waiting = session.scalars(
+        select(Job)
+        .where(Job.account_manager_id.is_(None), Job.status.in_(OPEN_JOB_STATUSES))
+        .order_by(Job.created_at, Job.id)
+        .limit(min(room, limit))
+        .with_for_update(skip_locked=True)
+        # Jobs this session read earlier are refreshed from the rows just locked: another
+        # process may have changed them (their ETA, say) in between.
+        .execution_options(populate_existing=True)
+    ).all()
+    assigned: list[Job] = []
+    for job in waiting:
+        # The manager is chosen here, not inside assign_account_manager: should nobody have
+        # room by then, it would record the job as unassigned and alert admins again.
+        manager = least_loaded_manager(session)
+        if manager is None:
+            break
+        assign_account_manager(
+            session,
+            job,
+            manager=manager,
+            automatic=True,
+            actor=actor,
+            settings=settings,
+            now=now,
+        )
+        assigned.append(job)
+    return assigned
+
+
+def run_assign_waiting_jobs(runtime: Any) -> int:
+    """Periodic worker job (see ``notifications.worker.PERIODIC_JOBS``): assign waiting jobs.
+
+    Catches room that appears outside the job service: a capacity raised, a new account
+    manager, a manager made active again.
+    """
+    settings = JobSettings.from_config(runtime.config)
+    with runtime.db.Session() as session:
+        assigned = assign_waiting_jobs(
+            session, actor="worker", settings=settings, now=runtime.clock()
+        )
+        references = [job.reference for job in assigned]
+        session.commit()
+    if references:
+        log.info("assigned %d waiting jobs: %s", len(references), ", ".join(references))
+    return len(references)
 
 
 def update_job(
@@ -486,3 +572,7 @@ def _change_status(
         job.delivered_at = now
         session.flush()
         job_emails.delivered(session, job, tz, settings)
+    if new_status in (JobStatus.DELIVERED, JobStatus.CANCELLED) and job.account_manager_id:
+        # The manager has room for one more: the oldest waiting job takes it.
+        session.flush()
+        assign_waiting_jobs(session, actor=actor, settings=settings, now=now)

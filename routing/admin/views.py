@@ -34,6 +34,7 @@ from models import (
 from models.audit import record
 from models.contact import format_phone
 from models.job import OPEN_JOB_STATUSES, Job
+from notifications.jobs import JobSettings, assign_waiting_jobs
 
 from ..database import get_session
 from ..directory import admin as directory
@@ -94,6 +95,19 @@ def _failed(template: str, exc: SwitchboardError, **context: Any):
     return render_template(template, errors=errors, form=request.form, **context), (
         exc.status_code if exc.status_code != 404 else 422
     )
+
+
+def _give_room_to_waiting_jobs(message: str) -> str:
+    """After a change that may give an account manager room: assign jobs left waiting."""
+    assigned = assign_waiting_jobs(
+        get_session(),
+        actor=_actor().label,
+        settings=JobSettings.from_config(current_app.config["SWITCHBOARD_CONFIG"]),
+    )
+    if not assigned:
+        return message
+    references = ", ".join(job.reference for job in assigned)
+    return f"{message} Waiting jobs now assigned: {references}."
 
 
 def _done(message: str, endpoint: str, **values: Any):
@@ -301,7 +315,8 @@ def add_user():
         )
     except SwitchboardError as exc:
         return _failed("admin/users.html", exc, groups=_users(), open_jobs=_open_jobs())
-    return _done(f"Created {user.name} ({ROLE_LABELS[user.role]}).", "admin.user", user_id=user.id)
+    message = _give_room_to_waiting_jobs(f"Created {user.name} ({ROLE_LABELS[user.role]}).")
+    return _done(message, "admin.user", user_id=user.id)
 
 
 def _user(user_id: int) -> User:
@@ -319,7 +334,7 @@ def user(user_id: int):
 
 @bp.post("/users/<int:user_id>")
 def edit_user(user_id: int):
-    """Save a user's details, role, availability and capacity."""
+    """Save a user's details (login email included), role, availability and capacity."""
     form = request.form
     try:
         saved = directory.update_user(
@@ -327,6 +342,7 @@ def edit_user(user_id: int):
             _actor(),
             user_id=user_id,
             name=form.get("name", ""),
+            email=form.get("email"),
             phone=form.get("phone"),
             role=form.get("role", ""),
             capacity=form.get("capacity"),
@@ -336,7 +352,7 @@ def edit_user(user_id: int):
         )
     except SwitchboardError as exc:
         return _failed("admin/user.html", exc, user=_user(user_id))
-    return _done(f"Saved {saved.name}.", "admin.user", user_id=user_id)
+    return _done(_give_room_to_waiting_jobs(f"Saved {saved.name}."), "admin.user", user_id=user_id)
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -368,7 +384,8 @@ def set_active(user_id: int):
     except SwitchboardError as exc:
         return _failed("admin/user.html", exc, user=_user(user_id))
     state = "reactivated" if active else "deactivated"
-    return _done(f"{saved.name} is {state}.", "admin.user", user_id=user_id)
+    message = _give_room_to_waiting_jobs(f"{saved.name} is {state}.")
+    return _done(message, "admin.user", user_id=user_id)
 
 
 @bp.post("/users/<int:user_id>/availability")
