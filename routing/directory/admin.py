@@ -27,7 +27,14 @@ from models.audit import record
 from models.directory import current_settings
 from routing.errors import Conflict, NotFound
 
-from .users import InvalidField, clean_capacity, clean_email, clean_phone, parse_role
+from .users import (
+    InvalidField,
+    check_email_free,
+    clean_capacity,
+    clean_email,
+    clean_phone,
+    parse_role,
+)
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -199,6 +206,7 @@ def update_user(
     *,
     user_id: int,
     name: str,
+    email: str | None = None,
     phone: str | None,
     role: str | Role,
     capacity: int | str | None,
@@ -206,11 +214,19 @@ def update_user(
     active: bool,
     region: str = "US",
 ) -> User:
-    """Change a user's details, role, availability, capacity or whether they may log in."""
+    """Change a user's name, login email, phone, role, availability, capacity or whether
+    they may log in.
+
+    ``email`` None keeps the address; a new one is normalised and checked as when adding a
+    user. Sessions hold the user's id, so the user stays logged in when it changes.
+    """
     user = _get(session, User, user_id, "user")
     new_role = parse_role(role) if isinstance(role, str) else role
-    wanted = {
-        "name": _name(name),
+    wanted: dict[str, Any] = {"name": _name(name)}
+    if email is not None:
+        wanted["email"] = clean_email(email)
+        check_email_free(session, wanted["email"], user.id)
+    wanted |= {
         "phone": clean_phone(phone, region),
         "role": new_role,
         "capacity": clean_capacity(capacity),

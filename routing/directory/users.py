@@ -74,6 +74,13 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+def check_email_free(session: Session, email: str, user_id: int | None = None) -> None:
+    """Refuse (Conflict) an email that another user than ``user_id`` already logs in with."""
+    other = user_by_email(session, email)
+    if other is not None and other.id != user_id:
+        raise Conflict(f"a user with the email {email} already exists", {"field": "email"})
+
+
 def create_user(
     session: Session,
     *,
@@ -90,8 +97,7 @@ def create_user(
     """Add a user; an email that already exists is refused (Conflict)."""
     email = clean_email(email)
     role = parse_role(role) if isinstance(role, str) else role
-    if user_by_email(session, email) is not None:
-        raise Conflict(f"a user with the email {email} already exists", {"field": "email"})
+    check_email_free(session, email)
     name = " ".join((name or "").split()) or email.split("@")[0].replace(".", " ").title()
     phone_e164 = clean_phone(phone, region)
     if role is Role.COORDINATOR and phone_e164 is None:

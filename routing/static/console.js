@@ -11,6 +11,20 @@
 
   var BADGE = { "ringing": "warn", "in progress": "good", "ended": "" };
 
+  /* A call's screen-pop opens by itself once per browser tab: when she leaves it (to look
+     up the customer, say), the next poll must not drag her back. */
+  var POPPED = "switchboard-popped-";
+
+  function screenPopShown(callId) {
+    window.sessionStorage.setItem(POPPED + callId, "1");
+  }
+
+  function openScreenPopOnce(callId) {
+    if (!callId || window.sessionStorage.getItem(POPPED + callId)) return;
+    screenPopShown(callId);
+    window.location.assign("/calls/" + callId);
+  }
+
   function callRow(call) {
     var tr = el("tr", { "data-call-id": call.id, "class": "state-" + call.state.replace(" ", "-") });
     var state = el("td"); state.appendChild(el("span", { "class": "badge " + BADGE[call.state] }, call.state));
@@ -41,14 +55,6 @@
     var source = table.getAttribute("data-source");
     var failures = 0;
 
-    function popOnce(callId) {
-      if (!callId) return;
-      var key = "switchboard-popped-" + callId;
-      if (window.sessionStorage.getItem(key)) return;
-      window.sessionStorage.setItem(key, "1");
-      window.location.assign("/calls/" + callId);
-    }
-
     var announcer = document.getElementById("live-announce");
     var known = {};
     Array.prototype.forEach.call(body.querySelectorAll("tr[data-call-id]"), function (tr) {
@@ -71,7 +77,7 @@
       data.calls.forEach(function (call) { rows.appendChild(callRow(call)); });
       body.replaceChildren(rows);
       empty.hidden = data.calls.length > 0;
-      popOnce(data.pop_call_id);
+      openScreenPopOnce(data.pop_call_id);
     }
 
     function tick() {
@@ -93,7 +99,7 @@
         })
         .finally(function () { window.setTimeout(tick, 1000); });
     }
-    popOnce(initialPop);
+    openScreenPopOnce(initialPop);
     window.setTimeout(tick, 1000);
   }
 
@@ -197,24 +203,20 @@
     }, 2000);
   }
 
-  /* On other console pages: open the screen-pop as soon as I take a call. */
+  /* Every console page but the live calls and a screen-pop (base.html): open the
+     screen-pop of the call she takes as soon as she takes it. */
   function watchForMyCall(source) {
     window.setInterval(function () {
       fetch(source, { credentials: "same-origin", cache: "no-store" })
         .then(function (r) { return r.ok && !r.redirected ? r.json() : null; })
-        .then(function (data) {
-          if (!data || !data.pop_call_id) return;
-          var key = "switchboard-popped-" + data.pop_call_id;
-          if (window.sessionStorage.getItem(key)) return;
-          window.sessionStorage.setItem(key, "1");
-          window.location.assign("/calls/" + data.pop_call_id);
-        })
+        .then(function (data) { if (data) openScreenPopOnce(data.pop_call_id); })
         .catch(function () {});
     }, 2000);
   }
 
   window.Switchboard = {
     watchForMyCall: watchForMyCall,
+    screenPopShown: screenPopShown,
     watchCall: watchCall,
     liveCalls: liveCalls,
     countdowns: countdowns,

@@ -111,6 +111,30 @@ def office(live_server: LiveServer) -> Office:
         return Office(cora.id, cora.email, alice.id, alice.email, alice.lines[0].twilio_number)
 
 
+def ring(live_server: LiveServer, office: Office, sid: str, caller: str) -> None:
+    """A call from ``caller`` arrives on Alice's line and rings the coordinators."""
+    live_server.twilio(
+        "/twilio/voice/incoming",
+        {
+            "CallSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": caller,
+            "To": office.twilio_number,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        },
+    )
+
+
+def press_one(live_server: LiveServer, office: Office, sid: str) -> None:
+    """The coordinator presses 1 after the whisper: the call is hers."""
+    live_server.twilio(
+        f"/twilio/voice/whisper-answer?call={sid}&coordinator={office.coordinator_id}",
+        {"CallSid": "CA" + "b" * 32, "ParentCallSid": sid, "Digits": "1"},
+    )
+
+
 @pytest.fixture
 def page(live_server: LiveServer):
     from playwright.sync_api import sync_playwright

@@ -11,26 +11,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Appointment, Call, Customer, Enquiry, EnquiryStatus, OutboundEmail, Outcome
-from tests.browser.conftest import log_in, shot
+from tests.browser.conftest import log_in, press_one, ring, shot
 
 pytestmark = pytest.mark.browser
 
 CALLER = "+12025550143"
-
-
-def _incoming(live_server, office, sid: str) -> None:
-    live_server.twilio(
-        "/twilio/voice/incoming",
-        {
-            "CallSid": sid,
-            "AccountSid": "AC" + "0" * 32,
-            "From": CALLER,
-            "To": office.twilio_number,
-            "CallStatus": "ringing",
-            "Direction": "inbound",
-            "ApiVersion": "2010-04-01",
-        },
-    )
 
 
 def test_live_call_to_screen_pop_to_appointment(page, live_server, office):
@@ -40,7 +25,7 @@ def test_live_call_to_screen_pop_to_appointment(page, live_server, office):
     page.evaluate("window.__notReloaded = true")
 
     sid = "CA" + "a" * 32
-    _incoming(live_server, office, sid)
+    ring(live_server, office, sid, CALLER)
     webhook_done = time.monotonic()
     row = page.locator("#live-calls tbody tr")
     expect(row).to_have_count(1, timeout=2000)  # within 2 s of the webhook, no reload
@@ -55,10 +40,7 @@ def test_live_call_to_screen_pop_to_appointment(page, live_server, office):
     shot(page, "01-live-calls-ringing")
 
     # Cora presses 1 after the whisper: the call is hers, and its screen-pop opens.
-    live_server.twilio(
-        f"/twilio/voice/whisper-answer?call={sid}&coordinator={office.coordinator_id}",
-        {"CallSid": "CA" + "b" * 32, "ParentCallSid": sid, "Digits": "1"},
-    )
+    press_one(live_server, office, sid)
     page.wait_for_url(re.compile(r"/calls/\d+$"), timeout=3000)
     expect(page.get_by_role("heading", name="New caller")).to_be_visible()
     expect(page.get_by_text("Alice Seller's line")).to_be_visible()
@@ -136,7 +118,7 @@ def test_live_call_to_screen_pop_to_appointment(page, live_server, office):
 
 def test_missed_call_becomes_enquiry_then_claimed_and_resolved(page, live_server, office):
     sid = "CA" + "c" * 32
-    _incoming(live_server, office, sid)
+    ring(live_server, office, sid, CALLER)
     common = {"CallSid": sid, "From": CALLER, "To": office.twilio_number}
     live_server.twilio(
         "/twilio/voice/dial-complete?round=1",

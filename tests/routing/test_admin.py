@@ -16,11 +16,13 @@ from models import (
     Holiday,
     Line,
     OrgSettings,
+    OutboundEmail,
     Role,
     Salesperson,
     User,
 )
 from models.audit import record
+from notifications.jobs import create_job
 from routing.directory import admin as directory
 from routing.directory.users import InvalidField
 from routing.errors import Conflict
@@ -327,6 +329,130 @@ def test_account_manager_capacity_and_coordinator_availability(admin_client, db_
     assert "does not ring" in admin_client.get("/admin/users").get_data(as_text=True)
 
 
+def user_form(user: User, **changes: str) -> dict[str, str]:
+    """The user page's details form as the browser sends it, with ``changes`` typed in."""
+    form = {
+        "name": user.name,
+        "email": user.email,
+        "phone": user.phone or "",
+        "role": user.role.value,
+        "capacity": str(user.capacity or 0),
+    }
+    form |= {"available": "on"} if user.available else {}
+    form |= {"active": "on"} if user.active else {}
+    return form | changes
+
+
+def test_admin_changes_a_users_email_and_they_log_in_with_the_new_one(
+    admin_client, client, db_session
+):
+    cora = make_user(db_session, email="cora@example.com")
+    db_session.commit()
+    coras_browser = client.application.test_client()
+    assert login(coras_browser, "cora@example.com").status_code == 302
+    page = f"/admin/users/{cora.id}"
+    response = post_form(
+        admin_client, page, page, user_form(cora, email="  Cora.Jones@Example.COM ")
+    )
+    assert response.status_code == 302
+    db_session.refresh(cora)
+    assert cora.email == "cora.jones@example.com"
+    assert 'value="cora.jones@example.com"' in admin_client.get(page).get_data(as_text=True)
+    entry = db_session.scalar(select(AuditEntry).where(AuditEntry.entity_type == "user"))
+    assert (entry.action, entry.actor, entry.entity_id) == ("update", "ada@example.com", cora.id)
+    assert entry.details == {"email": ["cora@example.com", "cora.jones@example.com"]}
+    # Her open session still works; from now on she logs in with the new address only.
+    assert coras_browser.get("/").status_code == 200
+    fresh = client.application.test_client()
+    assert login(fresh, "cora@example.com").status_code == 401
+    assert login(fresh, "cora.jones@example.com").status_code == 302
+
+
+def test_email_of_another_user_is_refused_and_nothing_changes(admin_client, db_session):
+    cora = make_user(db_session, email="cora@example.com", name="Cora")
+    make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob")
+    db_session.commit()
+    page = f"/admin/users/{cora.id}"
+    response = post_form(
+        admin_client, page, page, user_form(cora, name="Cora Jones", email="BOB@Example.com")
+    )
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert 'id="e-email"' in html
+    assert "a user with the email bob@example.com already exists" in html
+    assert 'value="BOB@Example.com"' in html and 'value="Cora Jones"' in html  # as typed
+    db_session.refresh(cora)
+    assert (cora.name, cora.email) == ("Cora", "cora@example.com")
+    assert audit_actions(db_session, "user") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("cora@", "There must be something after the @-sign"),
+        ("cora.example.com", "An email address must have an @-sign"),
+        ("", "an email address is required"),
+    ],
+)
+def test_invalid_email_is_a_field_error_and_nothing_changes(
+    admin_client, db_session, typed, message
+):
+    cora = make_user(db_session, email="cora@example.com", name="Cora")
+    db_session.commit()
+    page = f"/admin/users/{cora.id}"
+    response = post_form(admin_client, page, page, user_form(cora, name="Cora J", email=typed))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="e-email"' in html and 'aria-invalid="true"' in html
+    assert message in html
+    assert f'name="email" type="email" value="{typed}"' in html
+    db_session.refresh(cora)
+    assert (cora.name, cora.email) == ("Cora", "cora@example.com")
+    assert audit_actions(db_session, "user") == []
+
+
+@pytest.mark.parametrize("role", [Role.COORDINATOR, Role.ACCOUNT_MANAGER])
+def test_only_admins_can_change_a_users_email(client, db_session, role):
+    bob = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com")
+    someone = make_user(db_session, role=role, email="someone@example.com")
+    db_session.commit()
+    login(client, someone.email)
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    for target in (bob, someone):
+        response = client.post(
+            f"/admin/users/{target.id}",
+            data={**user_form(target, email="taken-over@example.com"), "csrf_token": token},
+        )
+        assert response.status_code == 403
+    assert db_session.scalar(select(User).where(User.email == "taken-over@example.com")) is None
+    assert audit_actions(db_session, "user") == []
+
+
+def test_update_user_keeps_or_checks_the_email_without_flask(db_session):
+    actor = directory.Actor("cli")
+    cora = make_user(db_session, email="cora@example.com", name="Cora")
+    make_user(db_session, email="bob@example.com")
+    same = {
+        "user_id": cora.id,
+        "name": "Cora",
+        "phone": cora.phone,
+        "role": "coordinator",
+        "capacity": 0,
+        "available": True,
+        "active": True,
+    }
+    directory.update_user(db_session, actor, **same)  # no email: the address is kept
+    directory.update_user(db_session, actor, **same, email="CORA@example.com")  # her own
+    assert cora.email == "cora@example.com"
+    with pytest.raises(Conflict) as clash:
+        directory.update_user(db_session, actor, **same, email="Bob@Example.com")
+    assert clash.value.details == {"field": "email"}
+    with pytest.raises(InvalidField) as bad:
+        directory.update_user(db_session, actor, **same, email="bob@")
+    assert bad.value.field == "email"
+    assert cora.email == "cora@example.com"
+
+
 def test_business_hours_per_weekday(admin_client, db_session):
     data = {"open_0": "on", "opens_0": "08:00", "closes_0": "18:00"}
     data.update({"open_5": "on", "opens_5": "10:00", "closes_5": "14:00"})
@@ -561,3 +687,30 @@ def test_csv_upload_check_only_writes_nothing(admin_client, db_session):
         response.get_data(as_text=True)
     )
     assert db_session.scalar(select(User).where(User.email == "cora@example.com")) is None
+
+
+def test_raising_a_managers_capacity_gives_her_the_job_that_was_waiting(admin_client, db_session):
+    bob = make_user(
+        db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob", capacity=0
+    )
+    db_session.commit()
+    job = create_job(
+        db_session,
+        reference="W-1",
+        customer={"name": "Wendy Wait", "email": "wendy@example.com"},
+        eta="2026-12-10",
+        actor="api:shop",
+    )
+    db_session.commit()
+    assert job.account_manager_id is None
+    page = f"/admin/users/{bob.id}"
+    response = post_form(admin_client, page, page, user_form(bob, capacity="3"))
+    assert response.status_code == 302
+    assert "Waiting jobs now assigned: W-1." in admin_client.get(page).get_data(as_text=True)
+    db_session.refresh(job)
+    assert job.account_manager_id == bob.id
+    emails = db_session.execute(
+        select(OutboundEmail.kind, OutboundEmail.to_email).where(OutboundEmail.job_id == job.id)
+    ).all()
+    assert ("assignment", "bob@example.com") in emails
+    assert emails.count(("introduction", "wendy@example.com")) == 1
