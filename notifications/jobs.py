@@ -14,15 +14,17 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import (
     OPEN_JOB_STATUSES,
     Customer,
+    EmailStatus,
     EtaChange,
     Job,
     JobStatus,
+    OutboundEmail,
     Role,
     User,
     utcnow,
@@ -47,6 +49,7 @@ __all__ = [
     "assign_waiting_jobs",
     "create_job",
     "find_job",
+    "manager_details_changed",
     "parse_eta",
     "run_assign_waiting_jobs",
     "update_job",
@@ -425,6 +428,31 @@ def assign_waiting_jobs(
         )
         assigned.append(job)
     return assigned
+
+
+def manager_details_changed(
+    session: Session, manager: User, *, old_email: str, settings: JobSettings | None = None
+) -> None:
+    """An account manager's name, email or phone changed: unsent emails carry the new ones.
+
+    Customers' emails still waiting (introductions, ETA changes) are rendered again from her
+    current details and reply to her new address; anything still waiting to be sent to her
+    old address goes to the new one.
+    """
+    settings = settings or JobSettings()
+    tz = settings.zone(session)
+    jobs = session.scalars(
+        select(Job).where(Job.account_manager_id == manager.id, Job.status.in_(OPEN_JOB_STATUSES))
+    ).all()
+    for job in jobs:
+        job_emails.resign_pending_customer_emails(session, job, tz)
+    if old_email != manager.email:
+        session.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.to_email == old_email, OutboundEmail.status == EmailStatus.PENDING)
+            .values(to_email=manager.email)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def run_assign_waiting_jobs(runtime: Any) -> int:

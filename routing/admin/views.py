@@ -34,7 +34,7 @@ from models import (
 from models.audit import record
 from models.contact import format_phone
 from models.job import OPEN_JOB_STATUSES, Job
-from notifications.jobs import JobSettings, assign_waiting_jobs
+from notifications.jobs import JobSettings, assign_waiting_jobs, manager_details_changed
 
 from ..database import get_session
 from ..directory import admin as directory
@@ -97,12 +97,16 @@ def _failed(template: str, exc: SwitchboardError, **context: Any):
     )
 
 
+def _job_settings() -> JobSettings:
+    return JobSettings.from_config(current_app.config["SWITCHBOARD_CONFIG"])
+
+
 def _give_room_to_waiting_jobs(message: str) -> str:
     """After a change that may give an account manager room: assign jobs left waiting."""
     assigned = assign_waiting_jobs(
         get_session(),
         actor=_actor().label,
-        settings=JobSettings.from_config(current_app.config["SWITCHBOARD_CONFIG"]),
+        settings=_job_settings(),
     )
     if not assigned:
         return message
@@ -336,6 +340,8 @@ def user(user_id: int):
 def edit_user(user_id: int):
     """Save a user's details (login email included), role, availability and capacity."""
     form = request.form
+    before = _user(user_id)
+    was = (before.name, before.email, before.phone)
     try:
         saved = directory.update_user(
             get_session(),
@@ -352,6 +358,8 @@ def edit_user(user_id: int):
         )
     except SwitchboardError as exc:
         return _failed("admin/user.html", exc, user=_user(user_id))
+    if (saved.name, saved.email, saved.phone) != was:
+        manager_details_changed(get_session(), saved, old_email=was[1], settings=_job_settings())
     return _done(_give_room_to_waiting_jobs(f"Saved {saved.name}."), "admin.user", user_id=user_id)
 
 

@@ -714,3 +714,29 @@ def test_raising_a_managers_capacity_gives_her_the_job_that_was_waiting(admin_cl
     ).all()
     assert ("assignment", "bob@example.com") in emails
     assert emails.count(("introduction", "wendy@example.com")) == 1
+
+
+def test_a_managers_new_email_reaches_the_customer_emails_not_yet_sent(admin_client, db_session):
+    bob = make_user(
+        db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob", capacity=5
+    )
+    db_session.commit()
+    job = create_job(
+        db_session,
+        reference="N-1",
+        customer={"name": "Nina New", "email": "nina@example.com"},
+        eta="2026-12-10",
+        actor="api:shop",
+    )
+    db_session.commit()
+    assert job.account_manager_id == bob.id
+    page = f"/admin/users/{bob.id}"
+    response = post_form(admin_client, page, page, user_form(bob, email="robert@example.com"))
+    assert response.status_code == 302
+    pending = db_session.scalars(select(OutboundEmail).where(OutboundEmail.job_id == job.id)).all()
+    db_session.expire_all()
+    intro = next(e for e in pending if e.kind == "introduction")
+    assert intro.reply_to == "robert@example.com"
+    assert "robert@example.com" in intro.text_body and "bob@example.com" not in intro.text_body
+    assignment = next(e for e in pending if e.kind == "assignment")
+    assert assignment.to_email == "robert@example.com"
