@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,25 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return jsonify(error=exc.description or exc.name, details={}), exc.code
         return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(IntegrityError)
+    def _conflicting_write(exc: IntegrityError):
+        # Two people saved clashing changes at the same moment (the same email for two
+        # users, say): the database's constraint refused the second. Nothing was saved.
+        from .database import get_session
+
+        log.warning("refused %s %s: %s", request.method, request.path, exc.orig)
+        try:
+            get_session().rollback()
+        except Exception:
+            log.exception("rollback after a refused write failed")
+        message = (
+            "This change clashes with one saved at the same moment, so nothing was saved. "
+            "Reload the page and try again."
+        )
+        if _wants_json():
+            return jsonify(error=message, details={}), 409
+        return render_template("error.html", code=409, message=message), 409
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -740,3 +740,19 @@ def test_a_managers_new_email_reaches_the_customer_emails_not_yet_sent(admin_cli
     assert "robert@example.com" in intro.text_body and "bob@example.com" not in intro.text_body
     assignment = next(e for e in pending if e.kind == "assignment")
     assert assignment.to_email == "robert@example.com"
+
+
+def test_two_admins_saving_the_same_email_at_once_get_a_clear_409(
+    admin_client, db_session, monkeypatch
+):
+    cora = make_user(db_session, email="cora@example.com", name="Cora")
+    make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob")
+    db_session.commit()
+    # Both admins' checks ran before either saved: only the database's constraint is left.
+    monkeypatch.setattr(directory, "check_email_free", lambda *args, **kwargs: None)
+    page = f"/admin/users/{cora.id}"
+    response = post_form(admin_client, page, page, user_form(cora, email="bob@example.com"))
+    assert response.status_code == 409
+    assert "nothing was saved" in response.get_data(as_text=True)
+    db_session.expire_all()
+    assert db_session.get(User, cora.id).email == "cora@example.com"
