@@ -76,6 +76,23 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def pg_engine(database_url: str, engine: Engine) -> Iterator[Engine]:
+    """An engine whose commits are real, for tests of concurrent transactions (PostgreSQL).
+
+    Row locks and SKIP LOCKED only show between separately committed transactions, which
+    the usual outer-transaction fixtures cannot give. Every table is emptied afterwards.
+    """
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs TEST_DATABASE_URL pointing at PostgreSQL")
+    real = make_engine(database_url)
+    yield real
+    with real.begin() as conn:
+        for table in reversed(models.Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    real.dispose()
+
+
+@pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     conn = engine.connect()
     outer = conn.begin()

@@ -6,18 +6,15 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models import (
     AuditEntry,
-    Customer,
-    EtaChange,
     Job,
     OutboundEmail,
     Role,
     User,
-    make_engine,
 )
 from notifications.jobs import (
     JobSettings,
@@ -234,18 +231,6 @@ def test_worker_assigns_waiting_jobs_once_someone_has_room(db_session, db, clock
 
 
 # --- two processes at once (PostgreSQL row locks need real commits) -------------------
-
-
-@pytest.fixture
-def pg_engine(database_url, engine):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("needs TEST_DATABASE_URL pointing at PostgreSQL")
-    real = make_engine(database_url)
-    yield real
-    with real.begin() as conn:
-        for table in (AuditEntry, OutboundEmail, EtaChange, Job, Customer, User):
-            conn.execute(delete(table))
-    real.dispose()
 
 
 @pytest.mark.postgres

@@ -689,19 +689,31 @@ def test_csv_upload_check_only_writes_nothing(admin_client, db_session):
     assert db_session.scalar(select(User).where(User.email == "cora@example.com")) is None
 
 
-def test_raising_a_managers_capacity_gives_her_the_job_that_was_waiting(admin_client, db_session):
+def bob_and_a_new_job(db_session, *, capacity: int, reference: str, customer_email: str):
+    """Account manager Bob with ``capacity``, then a job arriving from the shop's API."""
     bob = make_user(
-        db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob", capacity=0
+        db_session,
+        role=Role.ACCOUNT_MANAGER,
+        email="bob@example.com",
+        name="Bob",
+        capacity=capacity,
     )
     db_session.commit()
     job = create_job(
         db_session,
-        reference="W-1",
-        customer={"name": "Wendy Wait", "email": "wendy@example.com"},
+        reference=reference,
+        customer={"name": "A Customer", "email": customer_email},
         eta="2026-12-10",
         actor="api:shop",
     )
     db_session.commit()
+    return bob, job
+
+
+def test_raising_a_managers_capacity_gives_her_the_job_that_was_waiting(admin_client, db_session):
+    bob, job = bob_and_a_new_job(
+        db_session, capacity=0, reference="W-1", customer_email="wendy@example.com"
+    )
     assert job.account_manager_id is None
     page = f"/admin/users/{bob.id}"
     response = post_form(admin_client, page, page, user_form(bob, capacity="3"))
@@ -717,18 +729,9 @@ def test_raising_a_managers_capacity_gives_her_the_job_that_was_waiting(admin_cl
 
 
 def test_a_managers_new_email_reaches_the_customer_emails_not_yet_sent(admin_client, db_session):
-    bob = make_user(
-        db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob", capacity=5
+    bob, job = bob_and_a_new_job(
+        db_session, capacity=5, reference="N-1", customer_email="nina@example.com"
     )
-    db_session.commit()
-    job = create_job(
-        db_session,
-        reference="N-1",
-        customer={"name": "Nina New", "email": "nina@example.com"},
-        eta="2026-12-10",
-        actor="api:shop",
-    )
-    db_session.commit()
     assert job.account_manager_id == bob.id
     page = f"/admin/users/{bob.id}"
     response = post_form(admin_client, page, page, user_form(bob, email="robert@example.com"))

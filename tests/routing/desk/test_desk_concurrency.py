@@ -1,7 +1,7 @@
 """Two coordinators submitting the same slot, or closing the same call, at the same moment.
 
 These need real commits on PostgreSQL (row locks and unique indexes across two
-connections), so they build their own engine and clean up what they created.
+connections): the ``pg_engine`` fixture gives them, and empties the tables afterwards.
 """
 
 from __future__ import annotations
@@ -11,22 +11,19 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models import (
     Appointment,
     AppointmentSlot,
     AuditEntry,
-    BusinessHours,
     Call,
     Customer,
     Enquiry,
-    OrgSettings,
     OutboundEmail,
     Salesperson,
     User,
-    make_engine,
 )
 from routing.desk.booking import book_appointment
 from routing.desk.disposition import DeskSettings, dispose_call
@@ -42,30 +39,6 @@ from tests.factories import (
 pytestmark = pytest.mark.postgres
 ZONE = ZoneInfo("UTC")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday, before opening
-
-
-@pytest.fixture
-def pg_engine(database_url, engine):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("needs TEST_DATABASE_URL pointing at PostgreSQL")
-    real = make_engine(database_url)
-    yield real
-    with real.begin() as conn:
-        for table in (
-            AuditEntry,
-            Enquiry,
-            OutboundEmail,
-            AppointmentSlot,
-            Appointment,
-            Call,
-            Customer,
-            BusinessHours,
-            OrgSettings,
-            User,
-            Salesperson,
-        ):
-            conn.execute(delete(table))
-    real.dispose()
 
 
 @pytest.fixture
@@ -194,7 +167,6 @@ def test_two_coordinators_closing_the_same_call_only_one_wins(pg_engine, world):
 
 
 def test_two_coordinators_claiming_the_same_enquiry_only_one_gets_it(pg_engine, world):
-    from models import Enquiry
     from routing.desk.enquiries import claim_enquiry
     from routing.desk.errors import NotClaimable
     from tests.factories import make_enquiry
