@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import E164, Base, UTCDateTime, e164_check, utcnow
@@ -33,3 +33,24 @@ class Customer(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     salesperson: Mapped[Salesperson | None] = relationship()
+
+
+def trigram_index(name: str, column: Mapped[str] | Mapped[str | None]) -> Index:
+    """A PostgreSQL trigram index on ``lower(column)``: the console search's ``LIKE '%…%'``.
+
+    A leading wildcard cannot use a b-tree, so without it every search scans the table.
+    The label names the expression for ``postgresql_ops``. SQLite gets no such index (it
+    has no trigram operator class) and keeps scanning.
+    """
+    expression = func.lower(column).label(column.key)
+    return Index(
+        name,
+        expression,
+        postgresql_using="gin",
+        postgresql_ops={column.key: "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
+
+
+trigram_index("ix_customers_name_trgm", Customer.name)
+trigram_index("ix_customers_email_trgm", Customer.email)
+trigram_index("ix_customers_company_trgm", Customer.company)

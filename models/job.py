@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
-from .customer import Customer
+from .customer import Customer, trigram_index
 from .directory import User
 
 
@@ -53,6 +53,9 @@ class Job(Base):
     eta_changes: Mapped[list[EtaChange]] = relationship(
         back_populates="job", order_by="EtaChange.id", cascade="all, delete-orphan"
     )
+
+
+trigram_index("ix_jobs_reference_trgm", Job.reference)
 
 
 class EtaChange(Base):
