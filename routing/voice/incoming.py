@@ -43,7 +43,7 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class IncomingCallHandler:
-    """WSGI middleware answering ``POST /twilio/voice/incoming``; the rest goes to ``app``."""
+    """WSGI middleware answering ``POST /twilio/voice/incoming``; the rest goes to ``next_app``."""
 
     def __init__(self, app: Flask, cache: DirectoryCache, next_app: WSGIApp):
         self.app = app
@@ -123,7 +123,12 @@ class IncomingCallHandler:
 
 
 def _read_form(environ: dict[str, Any], length: int) -> MultiDict[str, str]:
-    body = environ["wsgi.input"].read(length) if length else b""
+    """The POSTed form; empty when it cannot be read (the signature check then refuses it)."""
+    try:
+        body = environ["wsgi.input"].read(length) if length else b""
+    except (OSError, ValueError):
+        log.warning("could not read the body of %s", PATH)
+        return MultiDict()
     content_type = environ.get("CONTENT_TYPE", "")
     if not content_type.startswith(FORM_TYPE):
         return MultiDict()

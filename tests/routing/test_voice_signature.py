@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from models import Call
 from tests.twilio_signing import TEST_AUTH_TOKEN, signed_post, twilio_signature
@@ -98,3 +99,23 @@ class TestBehindAProxy:
 
 def test_the_helper_signs_with_the_apps_token(app):
     assert app.config["TWILIO_AUTH_TOKEN"] == TEST_AUTH_TOKEN
+
+
+class _DroppedConnection:
+    """A request body the client stopped sending half-way."""
+
+    def read(self, *args: object) -> bytes:
+        raise OSError("connection reset by peer")
+
+
+def test_an_incoming_body_that_cannot_be_read_is_refused_not_a_server_error(app):
+    environ = EnvironBuilder(
+        path=INCOMING,
+        method="POST",
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": "anything"},
+        data="CallSid=CA1",
+    ).get_environ()
+    environ["wsgi.input"] = _DroppedConnection()
+    _body, status, _headers = run_wsgi_app(app, environ)
+    assert status.startswith("403")
