@@ -19,9 +19,28 @@
     window.sessionStorage.setItem(POPPED + callId, "1");
   }
 
+  /* Typing in a form that is not sent yet: a call she takes must not throw that away. */
+  var typing = false;
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.form) typing = true;
+  });
+  document.addEventListener("submit", function () { typing = false; });
+
+  function offerScreenPop(callId) {
+    var notice = el("p", { "class": "flash flash-success call-taken", "role": "alert" },
+      "You took a call. Your typing on this page is kept. ");
+    notice.appendChild(el("a", { "href": "/calls/" + callId }, "Open its screen-pop"));
+    var main = document.querySelector("main") || document.body;
+    main.insertBefore(notice, main.firstChild);
+  }
+
   function openScreenPopOnce(callId) {
     if (!callId || window.sessionStorage.getItem(POPPED + callId)) return;
     screenPopShown(callId);
+    if (typing) {
+      offerScreenPop(callId);
+      return;
+    }
     window.location.assign("/calls/" + callId);
   }
 

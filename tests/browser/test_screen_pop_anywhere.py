@@ -74,3 +74,24 @@ def test_screen_pop_she_opened_herself_is_not_forced_on_her_again(page, live_ser
 
     page.goto("/customers")
     _stays_through_two_polls(page, call_id)
+
+
+def test_a_call_taken_while_she_types_is_offered_not_forced(page, live_server, office):
+    log_in(page, office.coordinator_email)
+    page.goto("/customers")
+    search = page.get_by_label("Search customers and jobs")
+    search.fill("Dana Wh")  # not sent yet
+
+    sid = "CA" + "f" * 32
+    ring(live_server, office, sid, CALLER)
+    call_id = _call_id(live_server, sid)
+    press_one(live_server, office, sid)
+    notice = page.get_by_role("alert").filter(has_text="You took a call")
+    expect(notice).to_be_visible(timeout=4500)  # polled every 2 s
+    assert page.url.endswith("/customers")
+    expect(search).to_have_value("Dana Wh")
+    shot(page, "10-call-offered-while-typing")
+
+    notice.get_by_role("link", name="Open its screen-pop").click()
+    page.wait_for_url(re.compile(rf"/calls/{call_id}$"))
+    expect(page.locator("#call-state")).to_have_text("in progress")
