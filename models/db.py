@@ -235,9 +235,7 @@ class Database:
                 engine.dispose()
             raise
         finally:
-            if switch and not raw.is_valid:
-                switch = False
-            if switch:
+            if switch and raw.is_valid:
                 try:
                     driver.autocommit = False
                 except Exception:

@@ -28,11 +28,6 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), status=200, mimetype="text/xml")
 
 
-def twiml_text(document: str) -> Response:
-    """Already rendered TwiML (see ``ring_coordinators_xml``) as Twilio wants it."""
-    return Response(document, status=200, mimetype="text/xml")
-
-
 def url(path: str, **query: object) -> str:
     """A webhook URL relative to the request Twilio made (Twilio resolves it)."""
     params = {k: v for k, v in query.items() if v is not None}
