@@ -109,11 +109,13 @@ def queue_salesperson_digests(
     for day in (today - timedelta(days=1), today):
         if now < digest_due_at(calendar, day):
             continue
-        queued += _queue_day(session, calendar, day, console_url)
+        queued += _queue_day(session, calendar, day, console_url, now)
     return queued
 
 
-def _queue_day(session: Session, calendar: BusinessCalendar, day: date, console_url: str) -> int:
+def _queue_day(
+    session: Session, calendar: BusinessCalendar, day: date, console_url: str, now: datetime
+) -> int:
     start, end = _day_bounds(calendar, day)
     calls = session.scalars(
         select(Call)
@@ -149,7 +151,7 @@ def _queue_day(session: Session, calendar: BusinessCalendar, day: date, console_
         salesperson = their_calls[0].line.salesperson
         if not salesperson.active:
             continue
-        _queue_one(session, calendar, day, salesperson, their_calls, org_name, console_url)
+        _queue_one(session, calendar, day, salesperson, their_calls, org_name, console_url, now)
         queued += 1
     return queued
 
@@ -162,6 +164,7 @@ def _queue_one(
     calls: list[Call],
     org_name: str,
     console_url: str,
+    now: datetime,
 ) -> None:
     start, end = _day_bounds(calendar, day)
     rows = [
@@ -223,6 +226,7 @@ def _queue_one(
     )
     enqueue_email(
         session,
+        now=now,
         kind="salesperson-digest",
         idempotency_key=f"digest:{salesperson.id}:{day.isoformat()}",
         to_email=salesperson.email,

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Customer, EmailEvent, Job, OutboundEmail, utcnow
+from models import Customer, EmailEvent, Job, OutboundEmail
 
 from . import job_emails
 from .senders import IDEMPOTENCY_ARG
@@ -69,11 +69,11 @@ def validate_batch(batch: Any) -> list[dict[str, Any]]:
     return batch
 
 
-def _event_time(event: dict[str, Any]) -> datetime:
+def _event_time(event: dict[str, Any], now: datetime) -> datetime:
     try:
         return datetime.fromtimestamp(float(event["timestamp"]), tz=UTC)
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
-        return utcnow()
+        return now
 
 
 def _text(value: Any, limit: int) -> str | None:
@@ -100,7 +100,9 @@ def _match(session: Session, event: dict[str, Any]) -> OutboundEmail | None:
     return None
 
 
-def record_events(session: Session, batch: Any, *, tz: ZoneInfo | None = None) -> EventsReport:
+def record_events(
+    session: Session, batch: Any, *, now: datetime, tz: ZoneInfo | None = None
+) -> EventsReport:
     """Store a validated batch in the caller's transaction; the caller commits."""
     events = validate_batch(batch)
     tz = tz or ZoneInfo("UTC")
@@ -125,7 +127,7 @@ def record_events(session: Session, batch: Any, *, tz: ZoneInfo | None = None) -
                         event=kind[:30],
                         recipient=_text(event.get("email"), 254),
                         reason=_text(event.get("reason") or event.get("response"), 2000),
-                        at=_event_time(event),
+                        at=_event_time(event, now),
                         payload=event,
                     )
                 )
@@ -138,7 +140,7 @@ def record_events(session: Session, batch: Any, *, tz: ZoneInfo | None = None) -
         else:
             _advance_state(email, kind)
         if kind in UNDELIVERABLE:
-            _flag_undeliverable(session, email, event, tz)
+            _flag_undeliverable(session, email, event, tz, now)
     session.flush()
     return report
 
@@ -153,7 +155,11 @@ def _advance_state(email: OutboundEmail, kind: str) -> None:
 
 
 def _flag_undeliverable(
-    session: Session, email: OutboundEmail | None, event: dict[str, Any], tz: ZoneInfo
+    session: Session,
+    email: OutboundEmail | None,
+    event: dict[str, Any],
+    tz: ZoneInfo,
+    now: datetime,
 ) -> None:
     """Mark the address undeliverable on every customer using it; tell the manager."""
     address = _text(event.get("email"), 254) or (email.to_email if email else None)
@@ -169,4 +175,4 @@ def _flag_undeliverable(
         return
     job = session.get(Job, email.job_id)
     if job is not None and job.customer in newly_flagged:
-        job_emails.undeliverable_alert(session, job, email, event["event"], tz)
+        job_emails.undeliverable_alert(session, job, email, event["event"], tz, now)

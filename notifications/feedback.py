@@ -56,7 +56,8 @@ def record_feedback(
         raise FeedbackError("The comment contains characters that cannot be stored.")
     job.feedback_rating = value
     job.feedback_comment = comment or None
-    job.feedback_at = now or utcnow()
+    now = now or utcnow()
+    job.feedback_at = now
     record(
         session,
         actor=f"customer:{job.customer.email}",
@@ -67,4 +68,4 @@ def record_feedback(
     )
     session.flush()
     if value <= LOW_RATING:
-        job_emails.low_rating_alert(session, job, tz)
+        job_emails.low_rating_alert(session, job, tz, now)

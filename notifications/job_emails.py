@@ -71,6 +71,7 @@ def _enqueue(
     kind: str,
     key: str,
     *,
+    now: datetime,
     to: User | None = None,
     to_customer: bool = False,
     sender: User | None = None,
@@ -88,6 +89,7 @@ def _enqueue(
     rendered = render_email(kind, recipient_name=to_name, **template_context)
     return enqueue_email(
         session,
+        now=now,
         kind=kind,
         idempotency_key=key,
         to_email=to_email,
@@ -121,20 +123,23 @@ def introduction(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> Non
         job,
         "introduction",
         f"job:{job.id}:introduction",
+        now=now,
         to_customer=True,
         sender=job.account_manager,
-        send_at=now,
         context={"eta": Eta.of_job(job).iso()},
         **_base_context(session, job, tz),
     )
 
 
-def assignment(session: Session, job: Job, manager: User, tz: ZoneInfo, audit_id: int) -> None:
+def assignment(
+    session: Session, job: Job, manager: User, tz: ZoneInfo, audit_id: int, now: datetime
+) -> None:
     _enqueue(
         session,
         job,
         "assignment",
         f"job:{job.id}:assignment:{audit_id}",
+        now=now,
         to=manager,
         sender=manager,
         **_base_context(session, job, tz),
@@ -143,12 +148,15 @@ def assignment(session: Session, job: Job, manager: User, tz: ZoneInfo, audit_id
     )
 
 
-def handover(session: Session, job: Job, previous: User, tz: ZoneInfo, audit_id: int) -> None:
+def handover(
+    session: Session, job: Job, previous: User, tz: ZoneInfo, audit_id: int, now: datetime
+) -> None:
     _enqueue(
         session,
         job,
         "handover",
         f"job:{job.id}:handover:{audit_id}",
+        now=now,
         to_customer=True,
         sender=job.account_manager,
         previous_name=previous.name,
@@ -156,7 +164,9 @@ def handover(session: Session, job: Job, previous: User, tz: ZoneInfo, audit_id:
     )
 
 
-def unassigned_alert(session: Session, job: Job, settings: Any, audit_id: int) -> None:
+def unassigned_alert(
+    session: Session, job: Job, settings: Any, audit_id: int, now: datetime
+) -> None:
     """Every active admin hears that a job found no account manager with capacity."""
     tz = settings.zone(session)
     admins = session.scalars(
@@ -168,6 +178,7 @@ def unassigned_alert(session: Session, job: Job, settings: Any, audit_id: int) -
             job,
             "job-unassigned",
             f"job:{job.id}:unassigned:{audit_id}:{admin.id}",
+            now=now,
             to=admin,
             job_url=job_link(settings.public_base_url, job),
             **_base_context(session, job, tz),
@@ -248,6 +259,7 @@ def eta_changed(
     rendered = _render_eta_change(session, job, told, change.reason, tz)
     enqueue_email(
         session,
+        now=send_at,
         kind="eta-change",
         idempotency_key=f"job:{job.id}:eta-change:{change.id}",
         to_email=job.customer.email or "",
@@ -322,7 +334,7 @@ def _upsert_scheduled(
     """A reminder for this ETA and manager: revived when it was cancelled, never re-sent."""
     existing = session.scalar(select(OutboundEmail).where(OutboundEmail.idempotency_key == key))
     if existing is None:
-        _enqueue(session, job, kind, key, to=to, send_at=send_at, **ctx)
+        _enqueue(session, job, kind, key, now=send_at, to=to, **ctx)
     elif existing.status == EmailStatus.CANCELLED:
         existing.status = EmailStatus.PENDING
         existing.next_attempt_at = send_at
@@ -410,7 +422,7 @@ def job_id_from_feedback_token(secret_key: str, token: str) -> int | None:
     return job_id if isinstance(job_id, int) else None
 
 
-def delivered(session: Session, job: Job, tz: ZoneInfo, settings: Any) -> None:
+def delivered(session: Session, job: Job, tz: ZoneInfo, settings: Any, now: datetime) -> None:
     token = feedback_token(settings.secret_key, job)
     base = settings.public_base_url.rstrip("/")
     _enqueue(
@@ -418,6 +430,7 @@ def delivered(session: Session, job: Job, tz: ZoneInfo, settings: Any) -> None:
         job,
         "delivered",
         f"job:{job.id}:delivered",
+        now=now,
         to_customer=True,
         sender=job.account_manager,
         feedback_url=f"{base}/feedback/{token}",
@@ -426,7 +439,7 @@ def delivered(session: Session, job: Job, tz: ZoneInfo, settings: Any) -> None:
     )
 
 
-def low_rating_alert(session: Session, job: Job, tz: ZoneInfo) -> None:
+def low_rating_alert(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> None:
     manager = job.account_manager
     if manager is None:
         return
@@ -435,6 +448,7 @@ def low_rating_alert(session: Session, job: Job, tz: ZoneInfo) -> None:
         job,
         "feedback-low-rating",
         f"job:{job.id}:feedback-low-rating",
+        now=now,
         to=manager,
         rating=job.feedback_rating,
         comment=job.feedback_comment or "",
@@ -443,7 +457,7 @@ def low_rating_alert(session: Session, job: Job, tz: ZoneInfo) -> None:
 
 
 def undeliverable_alert(
-    session: Session, job: Job, email: OutboundEmail, event: str, tz: ZoneInfo
+    session: Session, job: Job, email: OutboundEmail, event: str, tz: ZoneInfo, now: datetime
 ) -> None:
     """The customer's address bounced or was dropped: her account manager should call."""
     manager = job.account_manager
@@ -454,6 +468,7 @@ def undeliverable_alert(
         job,
         "email-undeliverable",
         f"job:{job.id}:undeliverable:{email.id}",
+        now=now,
         to=manager,
         bounced_email=email.to_email,
         bounced_subject=email.subject,

@@ -348,7 +348,7 @@ def assign_account_manager(
             details={"reason": "no account manager has spare capacity"},
         )
         session.flush()
-        job_emails.unassigned_alert(session, job, settings, entry.id)
+        job_emails.unassigned_alert(session, job, settings, entry.id, now)
         return None
 
     job.account_manager = manager
@@ -366,11 +366,11 @@ def assign_account_manager(
     )
     session.flush()
     tz = settings.zone(session)
-    job_emails.assignment(session, job, manager, tz, entry.id)
+    job_emails.assignment(session, job, manager, tz, entry.id, now)
     if previous is None and not job_emails.customer_was_introduced(session, job):
         job_emails.introduction(session, job, tz, now)
     elif previous is not None:
-        job_emails.handover(session, job, previous, tz, entry.id)
+        job_emails.handover(session, job, previous, tz, entry.id, now)
         job_emails.resign_pending_customer_emails(session, job, tz)
     job_emails.watch_eta(session, job, tz, now, settings.public_base_url)
     if previous is not None and job.status in OPEN_JOB_STATUSES:
@@ -599,7 +599,7 @@ def _change_status(
     if new_status == JobStatus.DELIVERED:
         job.delivered_at = now
         session.flush()
-        job_emails.delivered(session, job, tz, settings)
+        job_emails.delivered(session, job, tz, settings, now)
     if new_status in (JobStatus.DELIVERED, JobStatus.CANCELLED) and job.account_manager_id:
         # The manager has room for one more: the oldest waiting job takes it.
         session.flush()

@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import OutboundEmail, utcnow
+from models import OutboundEmail
 
 
 def enqueue_email(
     session: Session,
     *,
+    now: datetime,
     kind: str,
     idempotency_key: str,
     to_email: str,
@@ -35,7 +36,8 @@ def enqueue_email(
     """Add an email to the outbox, once per idempotency key.
 
     A key that is already in the outbox returns the existing row unchanged, so a retried
-    request or a replayed webhook never produces a second email.
+    request or a replayed webhook never produces a second email. ``now`` is the use case's
+    clock: the email is due then unless ``send_at`` says later.
     """
     existing = session.scalar(
         select(OutboundEmail).where(OutboundEmail.idempotency_key == idempotency_key)
@@ -54,7 +56,7 @@ def enqueue_email(
         html_body=html_body,
         attachments=list(attachments),
         job_id=job_id,
-        next_attempt_at=send_at or utcnow(),
+        next_attempt_at=send_at or now,
         context=dict(context or {}),
     )
     session.add(email)

@@ -93,6 +93,7 @@ def alert_breached_enquiries(
             )
             enqueue_email(
                 session,
+                now=now,
                 kind="sla-breach",
                 idempotency_key=f"sla-breach:{enquiry.id}:{email.lower()}",
                 to_email=email,

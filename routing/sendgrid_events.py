@@ -9,6 +9,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from sendgrid.helpers.eventwebhook import EventWebhook
 
+from models import utcnow
 from notifications.events import MalformedEvents, record_events
 
 from .database import get_session
@@ -79,7 +80,7 @@ def events():
 
     tz = BusinessCalendar.load(session, config.TIMEZONE).timezone
     try:
-        report = record_events(session, batch, tz=tz)
+        report = record_events(session, batch, now=utcnow(), tz=tz)
     except MalformedEvents as exc:
         session.rollback()
         raise BadRequest(str(exc)) from None

@@ -132,6 +132,7 @@ def book_appointment(
     """
     if start.tzinfo is None:
         raise ValueError("appointment start must be timezone-aware")
+    now = now or utcnow()
     if length_minutes not in APPOINTMENT_LENGTHS:
         raise InvalidDisposition({"length_minutes": "Choose one of the offered lengths."})
     start = start.astimezone(UTC)
@@ -197,7 +198,7 @@ def book_appointment(
             "minutes": length_minutes,
         },
     )
-    _queue_appointment_invites(session, appointment, salesperson, customer, zone, mail_from)
+    _queue_appointment_invites(session, appointment, salesperson, customer, zone, mail_from, now)
     return appointment
 
 
@@ -208,6 +209,7 @@ def _queue_appointment_invites(
     customer: Customer,
     zone: ZoneInfo,
     mail_from: str,
+    now: datetime,
 ) -> None:
     recipients = [(salesperson.name, salesperson.email)]
     if customer.email:
@@ -222,6 +224,7 @@ def _queue_appointment_invites(
         location=appointment.place,
         organizer=mail_from,
         attendees=recipients,
+        stamp=now,
     )
     local_start = appointment.start_at.astimezone(zone)
     local_end = appointment.end_at.astimezone(zone)
@@ -237,6 +240,7 @@ def _queue_appointment_invites(
         )
         enqueue_email(
             session,
+            now=now,
             kind="appointment-invite",
             idempotency_key=f"appointment-invite:{appointment.id}:{email}",
             to_email=email,
@@ -348,6 +352,7 @@ def create_teleconference(
         location=f"Phone {format_phone(conference.dial_in_number)}, PIN {conference.pin}",
         organizer=mail_from,
         attendees=everyone,
+        stamp=now,
     )
     for name, email in everyone:
         rendered = render_email(
@@ -360,6 +365,7 @@ def create_teleconference(
         )
         enqueue_email(
             session,
+            now=now,
             kind="teleconference-invite",
             idempotency_key=f"teleconference-invite:{conference.id}:{email.lower()}",
             to_email=email,

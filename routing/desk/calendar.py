@@ -8,8 +8,6 @@ from email.utils import parseaddr
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from models import utcnow
-
 
 def _address(email: str, name: str | None) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
@@ -28,6 +26,7 @@ def invite_ics(
     location: str | None,
     organizer: str,
     attendees: Iterable[tuple[str | None, str]],
+    stamp: datetime,
     sequence: int = 0,
 ) -> str:
     """A METHOD:REQUEST calendar with one event; ``organizer`` is a "Name <email>" string."""
@@ -37,7 +36,7 @@ def invite_ics(
     calendar.add("method", "REQUEST")
     event = Event()
     event.add("uid", uid)
-    event.add("dtstamp", utcnow())
+    event.add("dtstamp", stamp)
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("sequence", sequence)

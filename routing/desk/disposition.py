@@ -641,6 +641,7 @@ def _refund_request(
         )
         enqueue_email(
             session,
+            now=now,
             kind="refund-escalation",
             idempotency_key=f"refund-escalation:{task.id}:{email}",
             to_email=email,

@@ -38,7 +38,7 @@ def _accept(mocked, message_id="msg-1"):
 
 
 def _email(db_session, key="test:1", **fields):
-    fields.setdefault("send_at", datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    fields.setdefault("now", datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     email = enqueue_email(
         db_session,
         kind="test",

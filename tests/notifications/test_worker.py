@@ -87,7 +87,7 @@ def _add_emails(database: Database, count: int, due) -> list[int]:
                 subject=f"Email {n}",
                 text_body="text",
                 html_body="<p>html</p>",
-                send_at=due,
+                now=due,
             )
             for n in range(count)
         ]
