@@ -24,7 +24,14 @@ run: install ## Start web + worker on SQLite with demo data (http://127.0.0.1:50
 	BIND_HOST=127.0.0.1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start web worker
 
 test: install ## Run the whole test suite (TEST_DATABASE_URL=postgresql+psycopg://… for PostgreSQL)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not reliability"
+
+reliability: install ## Real processes under injected faults; prints the figures table (PostgreSQL)
+	$(BIN)/python -m pytest -m reliability
+
+test-later: install ## The suite (browser tests aside) 200 days from now, under libfaketime
+	FAKETIME=+200d LD_PRELOAD="$$(dpkg -L libfaketime | grep 'libfaketime.so.1$$')" \
+		$(BIN)/python -m pytest -m "not browser and not reliability"
 
 lint: install ## Check style with ruff
 	$(BIN)/ruff check .
@@ -40,4 +47,4 @@ bench: install ## Run the benchmarks (see bench/README.md)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.dispatch
 
-.PHONY: help install run test lint fmt bench
+.PHONY: help install run test test-later reliability lint fmt bench
