@@ -9,14 +9,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from models import utcnow
+from routing.cli.progress import progress_for
 from routing.database import get_db
 from routing.directory.importer import HEADERS, KINDS, ImportFailed, import_directory
-
-
-def _progress(stage: str, done: int, total: int) -> None:
-    # Small files finish at once; only large ones need to show they are alive.
-    if total >= 1000:
-        click.echo(f"{stage} {done:,}/{total:,} rows", err=True)
 
 
 @click.command(
@@ -39,6 +35,7 @@ def import_command(kind: str, csv_file, check: bool) -> None:
     started = time.perf_counter()
     database = get_db()
     session = database.Session()
+    progress = progress_for()
     try:
         summary = import_directory(
             session,
@@ -46,7 +43,8 @@ def import_command(kind: str, csv_file, check: bool) -> None:
             csv_file,
             region=current_app.config["DEFAULT_REGION"],
             actor="cli",
-            progress=_progress,
+            progress=progress,
+            now=utcnow(),
         )
         if check:
             session.rollback()
@@ -71,6 +69,7 @@ def import_command(kind: str, csv_file, check: bool) -> None:
         session.rollback()
         raise
     finally:
+        progress.close()
         session.close()
     if check:
         click.echo(f"{csv_file.name} is good. Importing it would give: {summary}. Nothing written.")

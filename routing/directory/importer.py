@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import insert, select, update
@@ -67,6 +68,7 @@ def import_directory(
     region: str = "US",
     actor: str = "cli",
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> ImportSummary:
     """Validate and import one CSV file of ``kind``; ImportFailed lists every bad row.
 
@@ -78,7 +80,7 @@ def import_directory(
     rows = read_rows(source, HEADERS[kind])
     report = progress or (lambda _stage, _done, _total: None)
     importer = _IMPORTERS[kind]
-    summary = importer(session, rows, region.upper(), report)
+    summary = importer(session, rows, region.upper(), report, now or utcnow())
     record(
         session,
         actor=actor,
@@ -192,7 +194,7 @@ class _LineRow:
 
 
 def _import_salespeople(
-    session: Session, rows: Sequence[CsvRow], region: str, report: Progress
+    session: Session, rows: Sequence[CsvRow], region: str, report: Progress, now: datetime
 ) -> ImportSummary:
     check = _Checker(region)
     parsed: list[_LineRow] = []
@@ -343,11 +345,13 @@ class _UserRow:
     capacity: int | None
 
 
-def _import_users(role: Role) -> Callable[[Session, Sequence[CsvRow], str, Progress], Any]:
+def _import_users(
+    role: Role,
+) -> Callable[[Session, Sequence[CsvRow], str, Progress, datetime], Any]:
     label = {Role.COORDINATOR: "coordinators", Role.ACCOUNT_MANAGER: "account-managers"}[role]
 
     def run(
-        session: Session, rows: Sequence[CsvRow], region: str, report: Progress
+        session: Session, rows: Sequence[CsvRow], region: str, report: Progress, now: datetime
     ) -> ImportSummary:
         check = _Checker(region)
         parsed: dict[str, _UserRow] = {}
@@ -461,7 +465,7 @@ _CUSTOMER_COLUMNS = (
 
 
 def _import_customers(
-    session: Session, rows: Sequence[CsvRow], region: str, report: Progress
+    session: Session, rows: Sequence[CsvRow], region: str, report: Progress, now: datetime
 ) -> ImportSummary:
     check = _Checker(region)
     salespeople = {
@@ -532,7 +536,6 @@ def _import_customers(
     check.raise_if_failed()
 
     summary = ImportSummary("customers", len(rows))
-    now = utcnow()
     new_rows: list[dict[str, Any]] = []
     changed_rows: list[dict[str, Any]] = []
     tick = _ticker(report, "writing", len(matches))
@@ -582,7 +585,9 @@ def _import_customers(
     return summary
 
 
-_IMPORTERS: dict[str, Callable[[Session, Sequence[CsvRow], str, Progress], ImportSummary]] = {
+_IMPORTERS: dict[
+    str, Callable[[Session, Sequence[CsvRow], str, Progress, datetime], ImportSummary]
+] = {
     "salespeople": _import_salespeople,
     "coordinators": _import_users(Role.COORDINATOR),
     "account-managers": _import_users(Role.ACCOUNT_MANAGER),
