@@ -49,7 +49,8 @@ def format_phone(e164: str | None) -> str:
 
 
 # RFC 5322 dot-atom of ASCII "atext": the local part of nearly every real address.
-_PLAIN_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_LOCAL_PART = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
 # Well inside the 254-character limit, so the fast path needs no length arithmetic.
 _FAST_PATH_MAX_LENGTH = 200
 
