@@ -11,6 +11,7 @@ from .booking import (
     Teleconference,
     TeleconferenceParticipant,
 )
+from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .call import (
     Call,
     CallEvent,
@@ -43,12 +44,15 @@ __all__ = [
     "CallStatus",
     "Customer",
     "Database",
+    "DeliveryCapacity",
+    "DeliveryDay",
     "EmailEvent",
     "EmailStatus",
     "Enquiry",
     "EnquiryKind",
     "EnquiryStatus",
     "EtaChange",
+    "EtaOverride",
     "Holiday",
     "Job",
     "JobStatus",
