@@ -11,7 +11,6 @@ from .booking import (
     Teleconference,
     TeleconferenceParticipant,
 )
-from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .call import (
     Call,
     CallEvent,
@@ -22,6 +21,7 @@ from .call import (
     EnquiryStatus,
     Outcome,
 )
+from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .customer import Customer
 from .db import Database, make_engine
 from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
