@@ -124,7 +124,8 @@ def local_day(eta: Eta, tz: ZoneInfo) -> date:
     return eta.at.astimezone(tz).date()
 
 
-def _midnight(day: date, tz: ZoneInfo) -> datetime:
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant a local day begins."""
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
@@ -151,8 +152,8 @@ def booked_by_day(
     instants = session.scalars(
         select(Job.eta_at).where(
             *live,
-            Job.eta_at >= _midnight(first, tz),
-            Job.eta_at < _midnight(last + timedelta(days=1), tz),
+            Job.eta_at >= local_midnight(first, tz),
+            Job.eta_at < local_midnight(last + timedelta(days=1), tz),
         )
     )
     for at in instants:
@@ -167,11 +168,12 @@ def day_loads(
     tz: ZoneInfo,
     *,
     rules: CapacityRules | None = None,
+    exclude_job_id: int | None = None,
 ) -> list[DayLoad]:
     """``days`` consecutive local days from ``start``, each with booked and capacity."""
     rules = rules or CapacityRules.load(session, tz)
     last = start + timedelta(days=days - 1)
-    counts = booked_by_day(session, start, last, tz)
+    counts = booked_by_day(session, start, last, tz, exclude_job_id=exclude_job_id)
     return [
         DayLoad(day, counts.get(day, 0), rules.capacity(day))
         for day in (start + timedelta(days=n) for n in range(days))
@@ -186,10 +188,13 @@ def days_with_room(
     rules: CapacityRules | None = None,
     count: int = ALTERNATIVES,
     horizon: int = MAX_DAYS,
+    exclude_job_id: int | None = None,
 ) -> list[date]:
     """The ``count`` nearest days strictly after ``after`` with room for one more job."""
     rules = rules or CapacityRules.load(session, tz)
-    loads = day_loads(session, after + timedelta(days=1), horizon, tz, rules=rules)
+    loads = day_loads(
+        session, after + timedelta(days=1), horizon, tz, rules=rules, exclude_job_id=exclude_job_id
+    )
     return [load.day for load in loads if load.has_room][:count]
 
 
@@ -218,7 +223,8 @@ def check_day(
     booked = booked_by_day(session, day, day, tz, exclude_job_id=exclude_job_id).get(day, 0)
     if booked < capacity:
         return None
-    return DayCheck(DayLoad(day, booked, capacity), days_with_room(session, day, tz, rules=rules))
+    alternatives = days_with_room(session, day, tz, rules=rules, exclude_job_id=exclude_job_id)
+    return DayCheck(DayLoad(day, booked, capacity), alternatives)
 
 
 def record_override(
