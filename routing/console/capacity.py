@@ -30,7 +30,9 @@ class CapacityView:
     source: str
     current_day: str = ""
     job_id: int | None = None
-    full: DayFull | None = None
+    # Set when the server refused a full day: its message, and the days with room.
+    refused: bool = False
+    message: str | None = None
     alternatives: list[date] = field(default_factory=list)
 
     @property
@@ -69,7 +71,8 @@ def capacity_view(
         source=url_for("console.capacity_json"),
         current_day=capacity.local_day(Eta.of_job(job), tz).isoformat() if job else "",
         job_id=exclude,
-        full=full,
+        refused=full is not None,
+        message=full.message if full else None,
         alternatives=full.alternatives if full else [],
     )
 
@@ -108,3 +111,14 @@ def capacity_json():
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def refused_alternatives(errors: dict[str, str], key: str) -> list[date]:
+    """The days with room a form error carries (``key``: dates separated by spaces)."""
+    days = []
+    for raw in (errors.get(key) or "").split():
+        try:
+            days.append(date.fromisoformat(raw))
+        except ValueError:
+            continue
+    return days
