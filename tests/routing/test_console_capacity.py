@@ -159,3 +159,51 @@ def test_capacity_json_gives_one_day_and_its_alternatives(client, db_session, ca
 def test_capacity_json_needs_a_login(client):
     response = client.get("/capacity.json?date=2026-12-10")
     assert response.status_code in (302, 401)
+
+
+def test_disposition_new_job_on_a_full_day_offers_days_and_choose_anyway(
+    client, db_session, carol, days
+):
+    from datetime import time as clock_time
+
+    from models import Call
+    from tests.factories import make_business_hours, make_call, make_salesperson
+
+    make_business_hours(db_session, opens=clock_time(0, 0), closes=clock_time(23, 59), days=7)
+    cora = make_user(db_session, role=Role.COORDINATOR, email="cora@example.com", name="Cora")
+    alice = make_salesperson(db_session, name="Alice Seller", email="alice@example.com")
+    _job(db_session, "FULL", days[2], carol)
+    call = make_call(db_session, line=alice.lines[0], answered_by=cora)
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert 'data-date-input="new_job_eta"' in page  # the coming days, in the form
+    form = {
+        "csrf_token": csrf_from(page),
+        "outcome": "account_management",
+        "account_manager_id": str(carol.id),
+        "caller_name": "Dana Buyer",
+        "caller_phone": "(202) 555-0143",
+        "caller_email": "dana@buyer.example.com",
+        "new_job_reference": "CALL-1",
+        "new_job_eta": days[2].isoformat(),
+    }
+
+    refused = client.post(f"/calls/{call.id}/disposition", data=form)
+
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "fully booked" in html
+    assert f'name="new_job_eta_alternative" value="{days[3].isoformat()}"' in html
+    assert 'name="new_job_eta_override_reason"' in html
+    db_session.expire_all()
+    assert db_session.get(Call, call.id).disposed_at is None
+
+    accepted = client.post(
+        f"/calls/{call.id}/disposition", data={**form, "new_job_eta_override_reason": "VIP"}
+    )
+    assert accepted.status_code == 302
+    job = db_session.scalar(select(Job).where(Job.reference == "CALL-1"))
+    assert (
+        db_session.scalar(select(EtaOverride).where(EtaOverride.job_id == job.id)).reason == "VIP"
+    )
