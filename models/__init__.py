@@ -21,6 +21,7 @@ from .call import (
     EnquiryStatus,
     Outcome,
 )
+from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .customer import Customer
 from .db import Database, make_engine
 from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
@@ -43,12 +44,15 @@ __all__ = [
     "CallStatus",
     "Customer",
     "Database",
+    "DeliveryCapacity",
+    "DeliveryDay",
     "EmailEvent",
     "EmailStatus",
     "Enquiry",
     "EnquiryKind",
     "EnquiryStatus",
     "EtaChange",
+    "EtaOverride",
     "Holiday",
     "Job",
     "JobStatus",

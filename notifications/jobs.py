@@ -33,10 +33,11 @@ from models.audit import record
 from models.contact import InvalidContact, normalise_email, normalise_phone
 from models.directory import current_settings
 
-from . import job_emails
+from . import capacity, job_emails
 from .eta import Eta, InvalidEta, parse_eta
 
 __all__ = [
+    "DayFull",
     "DuplicateJob",
     "InvalidEta",
     "InvalidJob",
@@ -94,6 +95,39 @@ class UnknownAccountManager(JobError):
         super().__init__(
             f"{email!r} is not an active account manager", field="account_manager_email"
         )
+
+
+class DayFull(JobError):
+    """The ETA falls on a day without room: its load and the nearest later days with room.
+
+    The same request with an override reason is accepted and the override recorded.
+    """
+
+    def __init__(self, eta: Eta, check: capacity.DayCheck):
+        load = check.load
+        day = f"{load.day:%A} {load.day.day} {load.day:%B %Y}"
+        if load.capacity == 0:
+            message = f"{day} takes no deliveries"
+        else:
+            message = f"{day} is fully booked ({load.booked} of {load.capacity} deliveries)"
+        if check.alternatives:
+            nearest = ", ".join(d.isoformat() for d in check.alternatives)
+            message += f"; the nearest days with room are {nearest}"
+        else:
+            message += "; no later day has room in the coming year"
+        super().__init__(message + ". To promise it anyway, give the reason.", "eta")
+        self.eta = eta
+        self.load = load
+        self.alternatives = check.alternatives
+
+    def details(self) -> dict[str, Any]:
+        """The 409 body's details, as PRODUCT.md §5 fixes them."""
+        return {
+            "eta": self.eta.iso(),
+            "booked": self.load.booked,
+            "capacity": self.load.capacity,
+            "alternatives": [d.isoformat() for d in self.alternatives],
+        }
 
 
 class InvalidTransition(JobError):
@@ -225,6 +259,7 @@ def create_job(
     description: str | None = None,
     eta: str | Eta,
     account_manager_email: str | None = None,
+    eta_override_reason: str | None = None,
     actor: str,
     settings: JobSettings | None = None,
     now: datetime | None = None,
@@ -232,7 +267,8 @@ def create_job(
     """Create a job, assign it and write its first emails to the outbox.
 
     Raises DuplicateJob (carrying the existing job) when the reference is taken,
-    InvalidJob / InvalidEta naming the field for bad input, UnknownAccountManager.
+    InvalidJob / InvalidEta naming the field for bad input, UnknownAccountManager,
+    DayFull when the ETA's day has no room and no ``eta_override_reason`` is given.
     """
     settings = settings or JobSettings()
     now = now or utcnow()
@@ -247,6 +283,12 @@ def create_job(
     except InvalidEta as exc:
         raise InvalidJob(str(exc), "eta") from None
     manager = _manager_by_email(session, account_manager_email) if account_manager_email else None
+    override_reason = _clean_text(eta_override_reason, "eta_override_reason", MAX_REASON)
+    full = _check_day(session, parsed, tz, override_reason)
+    # The day's lock may have waited for a request creating this very job (a retry).
+    existing = find_job(session, reference)
+    if existing is not None:
+        raise DuplicateJob(existing)
     customer_row = _customer_for(session, customer, settings, actor)
 
     job = Job(reference=reference, customer=customer_row, description=description)
@@ -261,10 +303,32 @@ def create_job(
         action="created",
         details={"reference": reference, "eta": parsed.iso(), "customer_id": customer_row.id},
     )
+    if full is not None:
+        capacity.record_override(
+            session, job, full.load, reason=override_reason or "", actor=actor, now=now
+        )
     assign_account_manager(
         session, job, manager=manager, actor=actor, settings=settings, now=now, initial=True
     )
     return job
+
+
+def _check_day(
+    session: Session,
+    eta: Eta,
+    tz: ZoneInfo,
+    override_reason: str | None,
+    *,
+    exclude_job_id: int | None = None,
+) -> capacity.DayCheck | None:
+    """Lock the ETA's day; a full day raises DayFull unless there is a reason to override.
+
+    Returns the full day's check when it is overridden (to be recorded), else None.
+    """
+    full = capacity.check_day(session, eta, tz, exclude_job_id=exclude_job_id)
+    if full is not None and not override_reason:
+        raise DayFull(eta, full)
+    return full
 
 
 def _manager_by_email(session: Session, email: object) -> User:
@@ -289,13 +353,20 @@ def open_job_counts(session: Session) -> dict[int, int]:
 
 
 def _managers_with_room(session: Session) -> list[tuple[User, int]]:
-    """Active account managers with room for one more job, each with her open-job count."""
-    counts = open_job_counts(session)
+    """Active account managers with room for one more job, each with her open-job count.
+
+    Their rows are locked (``FOR UPDATE``, in id order so two processes never deadlock)
+    before their jobs are counted: a process choosing a manager waits for one that is
+    assigning a job right now, then counts that job too. SQLite serialises writers anyway.
+    """
     managers = session.scalars(
         select(User)
         .where(User.role == Role.ACCOUNT_MANAGER, User.active.is_(True))
         .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
+    counts = open_job_counts(session)
     return [(m, counts.get(m.id, 0)) for m in managers if counts.get(m.id, 0) < m.capacity]
 
 
@@ -482,11 +553,17 @@ def update_job(
     status: Any = UNSET,
     account_manager_email: Any = UNSET,
     description: Any = UNSET,
+    eta_override_reason: Any = None,
     actor: str,
     settings: JobSettings | None = None,
     now: datetime | None = None,
 ) -> Job:
-    """Change a job's ETA, status, manager or description; each change is audited."""
+    """Change a job's ETA, status, manager or description; each change is audited.
+
+    A new ETA on another local day than the current one must find room there (DayFull
+    otherwise, unless ``eta_override_reason`` says why it is promised anyway); an ETA
+    that keeps its day never fails on capacity.
+    """
     settings = settings or JobSettings()
     now = now or utcnow()
     tz = settings.zone(session)
@@ -497,6 +574,7 @@ def update_job(
         except InvalidEta as exc:
             raise InvalidJob(str(exc), "eta") from None
     reason = _clean_text(eta_reason, "eta_reason", MAX_REASON)
+    override_reason = _clean_text(eta_override_reason, "eta_override_reason", MAX_REASON)
     new_status = None
     if status is not UNSET:
         try:
@@ -526,7 +604,20 @@ def update_job(
             )
             job.description = text
     if new_eta is not None and new_eta != Eta.of_job(job):
-        _change_eta(session, job, new_eta, reason, actor, settings, tz, now)
+        full = None
+        if capacity.local_day(new_eta, tz) != capacity.local_day(Eta.of_job(job), tz):
+            full = _check_day(session, new_eta, tz, override_reason, exclude_job_id=job.id)
+        change = _change_eta(session, job, new_eta, reason, actor, settings, tz, now)
+        if full is not None:
+            capacity.record_override(
+                session,
+                job,
+                full.load,
+                reason=override_reason or "",
+                actor=actor,
+                now=now,
+                eta_change_id=change.id,
+            )
     if manager is not None:
         assign_account_manager(
             session, job, manager=manager, actor=actor, settings=settings, now=now
@@ -546,7 +637,7 @@ def _change_eta(
     settings: JobSettings,
     tz: ZoneInfo,
     now: datetime,
-) -> None:
+) -> EtaChange:
     old_eta = Eta.of_job(job)
     change = EtaChange(
         job=job,
@@ -573,6 +664,7 @@ def _change_eta(
         session, job, change, tz, send_at=now + timedelta(minutes=settings.settle_minutes)
     )
     job_emails.watch_eta(session, job, tz, now, settings.public_base_url)
+    return change
 
 
 def _change_status(

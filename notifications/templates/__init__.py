@@ -17,14 +17,22 @@ class RenderedEmail(NamedTuple):
     html_body: str
 
 
+def full_stop(text: Any) -> str:
+    """``text`` ending a sentence: one full stop, none added after "Co." or "?"."""
+    value = str(text).rstrip()
+    return value if value.endswith((".", "!", "?", "…")) else f"{value}."
+
+
 @functools.cache
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["full_stop"] = full_stop
+    return env
 
 
 def render_email(kind: str, **context: Any) -> RenderedEmail:

@@ -16,6 +16,14 @@ _ETA = {
     "example": "2026-12-04",
 }
 _STATUS = {"type": "string", "enum": ["open", "in_progress", "delivered", "cancelled"]}
+_OVERRIDE_REASON = {
+    "type": "string",
+    "nullable": True,
+    "maxLength": 1000,
+    "description": "Why the job is promised a day without room. Without it, an ETA on a "
+    "full day is refused (409 with the nearest days that have room); with it, the job is "
+    "accepted and the override recorded (who, why, that day's booked and capacity).",
+}
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -23,6 +31,42 @@ def _error_response(description: str) -> dict[str, Any]:
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
+
+
+def _day_full_or_error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/DayFull"},
+                        {"$ref": "#/components/schemas/Error"},
+                    ]
+                }
+            }
+        },
+    }
+
+
+def _json_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_DATE = {"type": "string", "format": "date", "example": "2026-12-04"}
 
 
 def _job_response(description: str) -> dict[str, Any]:
@@ -55,6 +99,43 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "paths": {
             "/api/v1/jobs": {
+                "get": {
+                    "operationId": "listJobs",
+                    "summary": "Jobs, oldest first, filtered and paginated by cursor",
+                    "parameters": [
+                        _query("status", _STATUS, "Only jobs with this status."),
+                        _query(
+                            "account_manager_email",
+                            {"type": "string", "format": "email", "maxLength": 254},
+                            "Only jobs of this account manager.",
+                        ),
+                        _query(
+                            "eta_from",
+                            _DATE,
+                            "Only jobs whose ETA falls on this local day or later.",
+                        ),
+                        _query(
+                            "eta_to",
+                            _DATE,
+                            "Only jobs whose ETA falls on this local day or earlier.",
+                        ),
+                        _query(
+                            "limit",
+                            {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                            "Jobs per page.",
+                        ),
+                        _query(
+                            "cursor",
+                            {"type": "string"},
+                            "The next_cursor of the previous page, as it was given.",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json_response("One page of jobs.", "JobPage"),
+                        "400": _error_response("A filter, the limit or the cursor is invalid."),
+                        "401": _error_response("No or a bad bearer token."),
+                    },
+                },
                 "post": {
                     "operationId": "createJob",
                     "summary": "Create a job, assign it and email the people concerned",
@@ -73,11 +154,15 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         "400": _error_response("The body is not a JSON object."),
                         "401": _error_response("No or a bad bearer token."),
-                        "409": _error_response("A different job has this reference."),
+                        "409": _day_full_or_error(
+                            "A different job has this reference, or the ETA's day has no room "
+                            "(details: eta, booked, capacity and the three nearest later days "
+                            "with room); nothing was created."
+                        ),
                         "413": _error_response("The body is larger than 64 KiB."),
                         "422": _error_response("A field is missing or invalid."),
                     },
-                }
+                },
             },
             "/api/v1/jobs/{reference}": {
                 "parameters": [_REFERENCE_PARAMETER],
@@ -106,11 +191,34 @@ def openapi_document() -> dict[str, Any]:
                         "400": _error_response("The body is not a JSON object."),
                         "401": _error_response("No or a bad bearer token."),
                         "404": _error_response("No job has this reference."),
-                        "409": _error_response("The status change is not allowed."),
+                        "409": _day_full_or_error(
+                            "The status change is not allowed, or the new ETA's day has no room "
+                            "(details: eta, booked, capacity, alternatives); nothing changed. "
+                            "An ETA that keeps its day never fails on capacity."
+                        ),
                         "413": _error_response("The body is larger than 64 KiB."),
                         "422": _error_response("A field is invalid."),
                     },
                 },
+            },
+            "/api/v1/capacity": {
+                "get": {
+                    "operationId": "getCapacity",
+                    "summary": "Booked jobs, capacity and free places per local day",
+                    "parameters": [
+                        _query("from", _DATE, "First local day (default: today)."),
+                        _query(
+                            "days",
+                            {"type": "integer", "minimum": 1, "maximum": 366, "default": 14},
+                            "How many days.",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json_response("One entry per day.", "Capacity"),
+                        "400": _error_response("from or days is invalid."),
+                        "401": _error_response("No or a bad bearer token."),
+                    },
+                }
             },
             "/api/v1/openapi.json": {
                 "get": {
@@ -147,6 +255,102 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 },
+                "DayFull": {
+                    "type": "object",
+                    "required": ["error", "details"],
+                    "properties": {
+                        "error": _TEXT,
+                        "details": {
+                            "type": "object",
+                            "required": ["eta", "booked", "capacity", "alternatives"],
+                            "properties": {
+                                "eta": {"type": "string", "description": "The ETA refused."},
+                                "booked": {"type": "integer"},
+                                "capacity": {"type": "integer"},
+                                "alternatives": {
+                                    "type": "array",
+                                    "maxItems": 3,
+                                    "items": {"type": "string", "format": "date"},
+                                    "description": "The nearest later days with room.",
+                                },
+                            },
+                        },
+                    },
+                },
+                "Capacity": {
+                    "type": "object",
+                    "required": ["days"],
+                    "properties": {
+                        "days": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["date", "booked", "capacity", "free"],
+                                "properties": {
+                                    "date": {"type": "string", "format": "date"},
+                                    "booked": {
+                                        "type": "integer",
+                                        "description": "Open and in-progress jobs due that day.",
+                                    },
+                                    "capacity": {
+                                        "type": "integer",
+                                        "nullable": True,
+                                        "description": "null: no limit.",
+                                    },
+                                    "free": {"type": "integer", "nullable": True},
+                                },
+                            },
+                        }
+                    },
+                },
+                "JobSummary": {
+                    "type": "object",
+                    "required": ["reference", "status", "eta", "eta_kind", "customer"],
+                    "properties": {
+                        "reference": _TEXT,
+                        "status": _STATUS,
+                        "description": _NULLABLE_TEXT,
+                        "eta": _TEXT,
+                        "eta_kind": {"type": "string", "enum": ["date", "datetime"]},
+                        "eta_display": _TEXT,
+                        "customer": {
+                            "type": "object",
+                            "properties": {
+                                "name": _TEXT,
+                                "email": _NULLABLE_TEXT,
+                                "phone": _NULLABLE_TEXT,
+                                "company": _NULLABLE_TEXT,
+                            },
+                        },
+                        "account_manager": {
+                            "type": "object",
+                            "nullable": True,
+                            "properties": {
+                                "name": _TEXT,
+                                "email": _TEXT,
+                                "phone": _NULLABLE_TEXT,
+                            },
+                        },
+                        "created_at": _DATETIME,
+                        "updated_at": _DATETIME,
+                        "delivered_at": _NULLABLE_DATETIME,
+                    },
+                },
+                "JobPage": {
+                    "type": "object",
+                    "required": ["jobs", "next_cursor"],
+                    "properties": {
+                        "jobs": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/JobSummary"},
+                        },
+                        "next_cursor": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "Pass as cursor for the next page; null on the last.",
+                        },
+                    },
+                },
                 "CustomerIn": {
                     "type": "object",
                     "additionalProperties": False,
@@ -179,6 +383,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Omit to pick the least-loaded account manager "
                             "with spare capacity.",
                         },
+                        "eta_override_reason": _OVERRIDE_REASON,
                     },
                 },
                 "JobUpdate": {
@@ -194,6 +399,7 @@ def openapi_document() -> dict[str, Any]:
                             "format": "email",
                             "nullable": True,
                         },
+                        "eta_override_reason": _OVERRIDE_REASON,
                     },
                 },
                 "Job": {
@@ -255,6 +461,21 @@ def openapi_document() -> dict[str, Any]:
                                     "new_eta": _NULLABLE_TEXT,
                                     "reason": _NULLABLE_TEXT,
                                     "changed_by": _TEXT,
+                                    "at": _DATETIME,
+                                },
+                            },
+                        },
+                        "eta_overrides": {
+                            "type": "array",
+                            "description": "Each time the job was promised a day without room.",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "date": {"type": "string", "format": "date"},
+                                    "booked": {"type": "integer"},
+                                    "capacity": {"type": "integer"},
+                                    "reason": _TEXT,
+                                    "by": _TEXT,
                                     "at": _DATETIME,
                                 },
                             },

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Job, OutboundEmail, User
 from models.hours import BusinessCalendar
+from notifications.capacity import overrides_of
 from notifications.eta import Eta
 
 
@@ -29,6 +31,29 @@ def _manager(user: User | None) -> dict[str, Any] | None:
     return {"name": user.name, "email": user.email, "phone": user.phone}
 
 
+def job_summary_json(job: Job, tz: ZoneInfo) -> dict[str, Any]:
+    """A job as the list shows it: no history or emails (GET the job for those)."""
+    eta = Eta.of_job(job)
+    return {
+        "reference": job.reference,
+        "status": job.status.value,
+        "description": job.description,
+        "eta": eta.iso(),
+        "eta_kind": "date" if eta.day else "datetime",
+        "eta_display": eta.describe(tz),
+        "customer": {
+            "name": job.customer.name,
+            "email": job.customer.email,
+            "phone": job.customer.phone,
+            "company": job.customer.company,
+        },
+        "account_manager": _manager(job.account_manager),
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+        "delivered_at": _iso(job.delivered_at),
+    }
+
+
 def job_json(session: Session, job: Job, *, timezone: str = "UTC") -> dict[str, Any]:
     """The job with its customer, manager, ETA history and every email about it."""
     tz = BusinessCalendar.load(session, timezone).timezone
@@ -36,6 +61,7 @@ def job_json(session: Session, job: Job, *, timezone: str = "UTC") -> dict[str, 
     emails = session.scalars(
         select(OutboundEmail).where(OutboundEmail.job_id == job.id).order_by(OutboundEmail.id)
     ).all()
+    overrides = overrides_of(session, job.id)
     return {
         "reference": job.reference,
         "status": job.status.value,
@@ -72,6 +98,17 @@ def job_json(session: Session, job: Job, *, timezone: str = "UTC") -> dict[str, 
                 "at": _iso(change.at),
             }
             for change in job.eta_changes
+        ],
+        "eta_overrides": [
+            {
+                "date": override.day.isoformat(),
+                "booked": override.booked,
+                "capacity": override.capacity,
+                "reason": override.reason,
+                "by": override.actor,
+                "at": _iso(override.at),
+            }
+            for override in overrides
         ],
         "emails": [
             {

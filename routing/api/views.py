@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
+from models import Job, JobStatus, User, utcnow
+from notifications import capacity
 from notifications.eta import Eta, InvalidEta, parse_eta
 from notifications.jobs import (
     UNSET,
+    DayFull,
     DuplicateJob,
     InvalidJob,
     InvalidTransition,
@@ -28,15 +36,25 @@ from ..errors import Conflict, NotFound, SwitchboardError, ValidationFailed
 from ..security import csrf
 from ..tokens import verify_token
 from .openapi import openapi_document
-from .serializers import job_json
+from .serializers import job_json, job_summary_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 MAX_BODY_BYTES = 64 * 1024
-CREATE_FIELDS = {"reference", "customer", "description", "eta", "account_manager_email"}
+CREATE_FIELDS = {
+    "reference",
+    "customer",
+    "description",
+    "eta",
+    "account_manager_email",
+    "eta_override_reason",
+}
 CUSTOMER_FIELDS = {"name", "email", "phone", "company"}
-PATCH_FIELDS = {"eta", "eta_reason", "status", "account_manager_email"}
+PATCH_FIELDS = {"eta", "eta_reason", "status", "account_manager_email", "eta_override_reason"}
+LIST_PARAMETERS = {"status", "account_manager_email", "eta_from", "eta_to", "limit", "cursor"}
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+DEFAULT_DAYS = 14
 
 
 class Unauthorized(SwitchboardError):
@@ -147,6 +165,11 @@ def _identical(job, body: dict[str, Any], settings: JobSettings) -> bool:
     return True
 
 
+def _day_full(exc: DayFull) -> Conflict:
+    """409: the day has no room; the details say its load and the days that have room."""
+    return Conflict(exc.message, exc.details())
+
+
 def _job_response(job, status: int = 200):
     session = get_session()
     return jsonify(job_json(session, job, timezone=_settings().timezone or "UTC")), status
@@ -175,10 +198,15 @@ def create():
             description=body.get("description"),
             eta=body["eta"],
             account_manager_email=body.get("account_manager_email"),
+            eta_override_reason=body.get("eta_override_reason"),
             actor=g.api_actor,
             settings=settings,
+            now=utcnow(),
         )
         session.commit()
+    except DayFull as exc:
+        session.rollback()
+        raise _day_full(exc) from None
     except DuplicateJob as exc:
         session.rollback()
         if _identical(exc.job, body, settings):
@@ -224,8 +252,9 @@ def change(reference: str):
             "nothing to change: give eta, eta_reason, status or account_manager_email",
             {"body": "empty"},
         )
-    if "eta_reason" in body and "eta" not in body:
-        raise ValidationFailed("eta_reason needs an eta", {"eta_reason": "given without eta"})
+    for name in ("eta_reason", "eta_override_reason"):
+        if name in body and "eta" not in body:
+            raise ValidationFailed(f"{name} needs an eta", {name: "given without eta"})
     if "eta" in body and body["eta"] is None:
         raise ValidationFailed("eta cannot be removed", {"eta": "required"})
     if "status" in body and not isinstance(body["status"], str):
@@ -239,10 +268,15 @@ def change(reference: str):
             eta_reason=body.get("eta_reason"),
             status=body.get("status", UNSET),
             account_manager_email=body.get("account_manager_email", UNSET),
+            eta_override_reason=body.get("eta_override_reason"),
             actor=g.api_actor,
             settings=_settings(),
+            now=utcnow(),
         )
         session.commit()
+    except DayFull as exc:
+        session.rollback()
+        raise _day_full(exc) from None
     except InvalidTransition as exc:
         session.rollback()
         raise Conflict(exc.message, {"status": exc.message}) from None
@@ -256,3 +290,146 @@ def change(reference: str):
 def openapi():
     """The OpenAPI 3 description of this API (no token needed)."""
     return jsonify(openapi_document())
+
+
+def _query_date(name: str) -> date | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    problem = BadRequest(
+        f"{name} must be a date such as 2026-12-04", {name: "not a YYYY-MM-DD date"}
+    )
+    if len(raw) != 10:
+        raise problem
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise problem from None
+    if not 1970 <= day.year <= 2999:
+        raise problem
+    return day
+
+
+def _query_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(
+            f"{name} must be a whole number from {low} to {high}",
+            {name: f"a whole number from {low} to {high}"},
+        )
+    return int(raw)
+
+
+def _refuse_unknown_parameters(allowed: set[str]) -> None:
+    """Unknown or empty parameters are refused: a typo never silently widens a filter."""
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        raise BadRequest(
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            {name: "unknown parameter" for name in unknown},
+        )
+    empty = sorted(name for name, value in request.args.items(multi=True) if not value.strip())
+    if empty:
+        raise BadRequest(
+            f"empty query parameter(s): {', '.join(empty)} (leave a filter out to match any)",
+            {name: "empty" for name in empty},
+        )
+
+
+@bp.get("/capacity")
+def delivery_capacity():
+    """Booked jobs, capacity and free places per local day (``from``, ``days`` ≤ 366)."""
+    _refuse_unknown_parameters({"from", "days"})
+    session = get_session()
+    tz = _settings().zone(session)
+    start = _query_date("from") or capacity.window_start(utcnow(), tz)
+    days = _query_int("days", DEFAULT_DAYS, 1, capacity.MAX_DAYS)
+    if start + timedelta(days=days) > date(2999, 12, 31):
+        raise BadRequest("the window reaches past the year 2999", {"from": "too late"})
+    loads = capacity.day_loads(session, start, days, tz)
+    response = jsonify(days=[load.as_json() for load in loads])
+    session.commit()  # the token's last-used time
+    return response
+
+
+def _encode_cursor(job_id: int) -> str:
+    raw = json.dumps({"after": job_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(raw: str) -> int:
+    try:
+        padded = raw + "=" * (-len(raw) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        after = value["after"]
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise ValueError
+        return after
+    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+        raise BadRequest(
+            "cursor is not one this API gave (use next_cursor as it is)",
+            {"cursor": "invalid"},
+        ) from None
+
+
+def _status_filter() -> list[JobStatus] | None:
+    raw = request.args.get("status")
+    if raw is None or raw == "":
+        return None
+    statuses = []
+    for part in raw.split(","):
+        try:
+            statuses.append(JobStatus(part.strip()))
+        except ValueError:
+            allowed = ", ".join(s.value for s in JobStatus)
+            raise BadRequest(
+                f"status must be one or more (comma-separated) of {allowed}",
+                {"status": f"unknown status {part.strip()!r}"},
+            ) from None
+    return statuses
+
+
+@bp.get("/jobs")
+def list_jobs():
+    """Jobs, oldest first, filtered by status, account manager and ETA day; paginated."""
+    _refuse_unknown_parameters(LIST_PARAMETERS)
+    session = get_session()
+    tz = _settings().zone(session)
+    statuses = _status_filter()
+    eta_from, eta_to = _query_date("eta_from"), _query_date("eta_to")
+    if eta_from and eta_to and eta_from > eta_to:
+        raise BadRequest("eta_from is after eta_to", {"eta_from": "after eta_to"})
+    limit = _query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    cursor = request.args.get("cursor")
+    stmt = select(Job).options(joinedload(Job.customer), joinedload(Job.account_manager))
+    if cursor:
+        stmt = stmt.where(Job.id > _decode_cursor(cursor))
+    if statuses:
+        stmt = stmt.where(Job.status.in_(statuses))
+    email = request.args.get("account_manager_email")
+    if email is not None and email != "":
+        email = email.strip().lower()
+        if "@" not in email or len(email) > 254 or not is_storable_text(email):
+            raise BadRequest(
+                "account_manager_email must be an email address",
+                {"account_manager_email": "not an email address"},
+            )
+        manager_ids = select(User.id).where(func.lower(User.email) == email)
+        stmt = stmt.where(Job.account_manager_id.in_(manager_ids))
+    if eta_from:
+        start = capacity.local_midnight(eta_from, tz)
+        stmt = stmt.where(or_(Job.eta_date >= eta_from, Job.eta_at >= start))
+    if eta_to:
+        end = capacity.local_midnight(eta_to + timedelta(days=1), tz)
+        stmt = stmt.where(or_(Job.eta_date <= eta_to, Job.eta_at < end))
+    rows = session.scalars(stmt.order_by(Job.id).limit(limit + 1)).unique().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    response = jsonify(
+        jobs=[job_summary_json(job, tz) for job in rows],
+        next_cursor=_encode_cursor(rows[-1].id) if more else None,
+    )
+    session.commit()  # the token's last-used time
+    return response

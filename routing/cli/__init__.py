@@ -50,6 +50,10 @@ def _register() -> None:
     main.add_command(users.token)
     main.add_command(demo.demo)
 
+    from . import capacity
+
+    main.add_command(capacity.capacity_group)
+
     from . import worker
 
     main.add_command(worker.worker)

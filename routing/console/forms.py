@@ -13,6 +13,7 @@ from ..database import get_session
 from ..desk.accounts import account_managers_with_load
 from ..desk.booking import APPOINTMENT_LENGTHS, TELECONFERENCE_LENGTHS, free_slots
 from ..desk.disposition import LEAST_LOADED, OUTCOME_LABELS, SALES_OUTCOMES
+from .capacity import capacity_view, refused_alternatives
 from .helpers import zone
 
 
@@ -55,7 +56,12 @@ def disposition_context(
                     ],
                 )
             )
+    eta_capacity = capacity_view(session)
+    if errors and "new_job_eta_alternatives" in errors:
+        eta_capacity.refused = True
+        eta_capacity.alternatives = refused_alternatives(dict(errors), "new_job_eta_alternatives")
     return {
+        "eta_capacity": eta_capacity,
         "values": values,
         "errors": dict(errors or {}),
         "outcomes": [(o.value, OUTCOME_LABELS[o]) for o in Outcome],

@@ -22,10 +22,12 @@ from models import (
     utcnow,
 )
 from models.hours import BusinessCalendar
+from notifications.capacity import overrides_of
 from notifications.eta import Eta
 from notifications.job_emails import eta_state
 from notifications.jobs import (
     UNSET,
+    DayFull,
     DuplicateJob,
     InvalidJob,
     InvalidTransition,
@@ -40,6 +42,7 @@ from notifications.jobs import (
 
 from ..database import get_session
 from ..security import current_user, login_required
+from .capacity import CapacityView, capacity_view, chosen_date
 from .views import bp, page_arg
 
 PAGE_SIZE = 50
@@ -162,8 +165,18 @@ def my_jobs():
     assert user is not None
     rows = jobs_of(session, user, calendar, utcnow())
     return render_template(
-        "console/jobs/mine.html", rows=rows, zone=calendar.timezone, reasons_required=True
+        "console/jobs/mine.html",
+        rows=rows,
+        zone=calendar.timezone,
+        reasons_required=True,
+        capacity_views=_capacity_views(session, [row.job for row in rows]),
     )
+
+
+def _capacity_views(session: Session, jobs: list[Job]) -> dict[int, CapacityView]:
+    """One capacity view per job's ETA form, from one reading of the coming days."""
+    base = capacity_view(session)
+    return {job.id: capacity_view(session, job=job, base=base) for job in jobs}
 
 
 def _job_form() -> dict[str, str]:
@@ -177,8 +190,11 @@ def _job_form() -> dict[str, str]:
         "eta_date",
         "eta_time",
         "account_manager_email",
+        "eta_override_reason",
     )
-    return {name: request.form.get(name, "").strip() for name in fields}
+    form = {name: request.form.get(name, "").strip() for name in fields}
+    form["eta_date"] = chosen_date(request.form, "eta_date", "eta_alternative")
+    return form
 
 
 def _eta_from_form(form: dict[str, str]) -> str:
@@ -194,6 +210,7 @@ def job_new():
     session = get_session()
     form = _job_form() if request.method == "POST" else {}
     errors: dict[str, str] = {}
+    full = None
     if request.method == "POST":
         try:
             job = create_job(
@@ -208,10 +225,16 @@ def job_new():
                 description=form["description"] or None,
                 eta=_eta_from_form(form),
                 account_manager_email=form["account_manager_email"] or None,
+                eta_override_reason=form["eta_override_reason"] or None,
                 actor=_actor(),
                 settings=_settings(),
+                now=utcnow(),
             )
             session.commit()
+        except DayFull as exc:
+            session.rollback()
+            full = exc
+            errors["capacity"] = exc.message
         except DuplicateJob as exc:
             session.rollback()
             errors["reference"] = exc.message
@@ -228,7 +251,8 @@ def job_new():
         errors=errors,
         managers=_managers(session),
         counts=open_job_counts(session),
-    ), (422 if errors else 200)
+        capacity=capacity_view(session, full=full),
+    ), (409 if full else 422 if errors else 200)
 
 
 def _job_or_404(session: Session, reference: str) -> Job:
@@ -305,11 +329,32 @@ def job_eta(job_id: int):
     """Change the ETA with its reason in one step; the customer hears once it settles."""
     session = get_session()
     job = _job_by_id(session, job_id)
-    form = {k: request.form.get(k, "").strip() for k in ("eta_date", "eta_time", "eta_reason")}
+    names = ("eta_date", "eta_time", "eta_reason", "eta_override_reason")
+    form = {k: request.form.get(k, "").strip() for k in names}
+    form["eta_date"] = chosen_date(request.form, "eta_date", "eta_alternative")
     if not form["eta_reason"]:
         flash("Give the reason for the new ETA: the customer reads it.", "error")
         return _back(job)
-    if _apply(job, eta=_eta_from_form(form), eta_reason=form["eta_reason"]):
+    try:
+        update_job(
+            session,
+            job,
+            eta=_eta_from_form(form),
+            eta_reason=form["eta_reason"],
+            eta_override_reason=form["eta_override_reason"] or None,
+            actor=_actor(),
+            settings=_settings(),
+            now=utcnow(),
+        )
+        session.commit()
+    except DayFull as exc:
+        # Shown on the job page: the day's load, the days with room, "choose anyway".
+        session.rollback()
+        return _render_detail(session, job, eta_values=form, full=exc, status=409)
+    except (InvalidJob, UnknownAccountManager, InvalidTransition) as exc:
+        session.rollback()
+        flash(exc.message, "error")
+    else:
         flash(
             f"ETA of {job.reference} is now {Eta.of_job(job).describe(_calendar(session).timezone)}"
             f"; the customer is emailed in {_settings().settle_minutes} minutes unless it "
@@ -352,7 +397,17 @@ def job_manager(job_id: int):
 def job_detail(reference: str):
     """One job: ETA history with reasons, every email with its delivery state and events."""
     session = get_session()
-    job = _job_or_404(session, reference)
+    return _render_detail(session, _job_or_404(session, reference))
+
+
+def _render_detail(
+    session: Session,
+    job: Job,
+    *,
+    eta_values: dict[str, str] | None = None,
+    full: DayFull | None = None,
+    status: int = 200,
+):
     calendar = _calendar(session)
     emails = session.scalars(
         select(OutboundEmail)
@@ -365,8 +420,13 @@ def job_detail(reference: str):
         .where(AuditEntry.entity_type == "job", AuditEntry.entity_id == job.id)
         .order_by(AuditEntry.id)
     )
+    overrides = overrides_of(session, job.id)
     return render_template(
         "console/jobs/detail.html",
+        overrides=overrides,
+        overridden_changes={o.eta_change_id for o in overrides if o.eta_change_id},
+        capacity=capacity_view(session, job=job, full=full),
+        eta_values=eta_values or {},
         job=job,
         eta=Eta.of_job(job),
         state=eta_state(calendar, job, utcnow()),
@@ -376,4 +436,4 @@ def job_detail(reference: str):
         managers=_managers(session),
         can_edit=current_user().role in (*EDITORS, Role.ADMIN),
         Eta=Eta,
-    )
+    ), status

@@ -39,7 +39,7 @@ from models import (
 )
 from models.contact import InvalidContact, normalise_email, normalise_phone
 from models.job import OPEN_JOB_STATUSES
-from notifications.jobs import JobError, create_job
+from notifications.jobs import DayFull, JobError, create_job
 from notifications.outbox import enqueue_email
 from notifications.templates import render_email
 
@@ -122,6 +122,8 @@ class Disposition:
     new_job_reference: str | None = None
     new_job_description: str | None = None
     new_job_eta: str | None = None
+    # "Choose anyway": why the new job is promised a day that has no room.
+    new_job_eta_override_reason: str | None = None
     refund_reason: str | None = None
 
 
@@ -175,6 +177,15 @@ def parse_participants(text: str, region: str) -> tuple[list[tuple[str, str]], s
         name = (match.group("name") or "").strip() or email.split("@")[0]
         people.append((name, email))
     return people, None
+
+
+def _chosen_eta(form: Mapping[str, Any]) -> str | None:
+    """The typed ETA, or the day with room she picked instead (keeping a typed time)."""
+    typed = _text(form, "new_job_eta")
+    alternative = _text(form, "new_job_eta_alternative")
+    if alternative:
+        return alternative + (typed[10:] if len(typed) > 10 and typed[10] == "T" else "")
+    return typed or None
 
 
 def parse_disposition(
@@ -256,7 +267,8 @@ def parse_disposition(
         result.job_reference = _text(form, "job_reference") or None
         result.new_job_reference = _text(form, "new_job_reference") or None
         result.new_job_description = _text(form, "new_job_description") or None
-        result.new_job_eta = _text(form, "new_job_eta") or None
+        result.new_job_eta = _chosen_eta(form)
+        result.new_job_eta_override_reason = _text(form, "new_job_eta_override_reason") or None
         if result.job_reference and result.new_job_reference:
             errors["new_job_reference"] = "Link an existing job or create a new one, not both."
         if result.new_job_reference and not result.new_job_eta:
@@ -493,7 +505,7 @@ def _account_management(
             raise InvalidDisposition(
                 {"new_job_reference": "A new job needs the caller's name and email."}
             )
-        job = _create_job(session, ctx.customer, disposition, manager, actor, settings)
+        job = _create_job(session, ctx.customer, disposition, manager, actor, settings, now)
     result.account_manager = manager
     result.job = job
     if disposition.transfer and live_call and manager.phone:
@@ -534,8 +546,11 @@ def _create_job(
     manager: User,
     actor: User,
     settings: DeskSettings,
+    now: datetime,
 ) -> Job:
-    """New jobs go through the jobs area's service: its assignment and emails apply."""
+    """New jobs go through the jobs area's service: its assignment, emails and capacity
+    apply. A full day is refused with the days that have room (``new_job_eta_alternatives``,
+    space-separated) unless the coordinator gives a reason to choose it anyway."""
     try:
         return create_job(
             session,
@@ -549,9 +564,18 @@ def _create_job(
             description=disposition.new_job_description,
             eta=disposition.new_job_eta,
             account_manager_email=manager.email,
+            eta_override_reason=disposition.new_job_eta_override_reason,
             actor=actor.email,
             settings=settings.job_settings,
+            now=now,
         )
+    except DayFull as exc:
+        raise InvalidDisposition(
+            {
+                "new_job_eta": exc.message,
+                "new_job_eta_alternatives": " ".join(d.isoformat() for d in exc.alternatives),
+            }
+        ) from None
     except JobError as exc:
         field_name = _JOB_FIELDS.get(exc.field or "", "new_job_reference")
         raise InvalidDisposition({field_name: exc.message}) from None

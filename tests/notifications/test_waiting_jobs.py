@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -242,16 +243,28 @@ def test_two_sweeps_at_once_never_assign_the_same_job_twice(pg_engine):
         session.commit()
     ids = [job.id for job in waiting]
 
-    with Session(pg_engine) as web, Session(pg_engine) as worker:
-        # The web request's sweep holds the oldest job, uncommitted, while the worker's
-        # sweep runs: the worker takes the other job instead of waiting or taking it too.
+    # The web request's sweep takes the oldest job; the worker's sweep, started while the
+    # web's is uncommitted, waits for Carol's row, then counts the web's job and takes
+    # the other one: never the same job, never more than her capacity.
+    with Session(pg_engine) as web:
         web_took = assign_waiting_jobs(web, actor="web", settings=SETTINGS, now=NOW, limit=1)
-        worker.execute(text("SET LOCAL lock_timeout = '5s'"))
-        worker_took = assign_waiting_jobs(worker, actor="worker", settings=SETTINGS, now=NOW)
         assert [job.id for job in web_took] == ids[:1]
-        assert [job.id for job in worker_took] == ids[1:]
-        worker.commit()
+        worker_took: list[int] = []
+
+        def sweep() -> None:
+            with Session(pg_engine) as worker:
+                worker.execute(text("SET LOCAL lock_timeout = '10s'"))
+                took = assign_waiting_jobs(worker, actor="worker", settings=SETTINGS, now=NOW)
+                worker_took.extend(job.id for job in took)
+                worker.commit()
+
+        thread = threading.Thread(target=sweep)
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive(), "the worker's sweep must wait for Carol's row"
         web.commit()
+        thread.join(timeout=15)
+        assert worker_took == ids[1:]
 
     with Session(pg_engine) as session:
         for job_id in ids:

@@ -216,6 +216,7 @@ def test_openapi_document_describes_the_api_without_a_token(client):
     assert set(doc["paths"]) == {
         "/api/v1/jobs",
         "/api/v1/jobs/{reference}",
+        "/api/v1/capacity",
         "/api/v1/openapi.json",
     }
     assert set(doc["paths"]["/api/v1/jobs/{reference}"]) == {"parameters", "get", "patch"}
