@@ -1,6 +1,6 @@
 """delivery capacity
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 15:30:00.000000
 
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 
-revision: str = '0004'
+revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
