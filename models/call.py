@@ -57,6 +57,7 @@ class Call(Base):
         Index("ix_calls_answered_by_started", "answered_by_id", "started_at", "id"),
         Index("ix_calls_caller_started", "caller_number", "started_at", "id"),
         Index("ix_calls_customer_started", "customer_id", "started_at", "id"),
+        Index("ix_calls_outcome_started", "outcome", "started_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -30,6 +30,8 @@ class Job(Base):
         Index("ix_jobs_manager_status", "account_manager_id", "status"),
         Index("ix_jobs_status_eta_date", "status", "eta_date"),
         Index("ix_jobs_status_eta_at", "status", "eta_at"),
+        Index("ix_jobs_manager_status_eta_date", "account_manager_id", "status", "eta_date"),
+        Index("ix_jobs_manager_status_eta_at", "account_manager_id", "status", "eta_at"),
         Index("ix_jobs_feedback_at", "feedback_at"),
     )
 

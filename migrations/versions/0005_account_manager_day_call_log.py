@@ -27,8 +27,11 @@ INDEXES = (
     ("ix_calls_answered_by_started", "calls", ["answered_by_id", "started_at", "id"]),
     ("ix_calls_caller_started", "calls", ["caller_number", "started_at", "id"]),
     ("ix_calls_customer_started", "calls", ["customer_id", "started_at", "id"]),
+    ("ix_calls_outcome_started", "calls", ["outcome", "started_at", "id"]),
     ("ix_jobs_status_eta_date", "jobs", ["status", "eta_date"]),
     ("ix_jobs_status_eta_at", "jobs", ["status", "eta_at"]),
+    ("ix_jobs_manager_status_eta_date", "jobs", ["account_manager_id", "status", "eta_date"]),
+    ("ix_jobs_manager_status_eta_at", "jobs", ["account_manager_id", "status", "eta_at"]),
     ("ix_jobs_feedback_at", "jobs", ["feedback_at"]),
     ("ix_tasks_assignee_status_due", "tasks", ["assignee_id", "status", "due_at"]),
     ("ix_enquiries_owner_status", "enquiries", ["owner_id", "status"]),
@@ -42,9 +45,18 @@ def upgrade() -> None:
         )
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
+    op.create_index(
+        "ix_customers_email_undeliverable",
+        "customers",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("email_undeliverable"),
+        sqlite_where=sa.text("email_undeliverable"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_email_undeliverable", table_name="customers")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("enquiries", schema=None) as batch_op:

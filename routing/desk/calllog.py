@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from models import Call, CallResult, Customer, Outcome, User
@@ -139,7 +139,8 @@ def _caller_condition(caller: str, region: str):
         try:
             return Call.caller_number == normalise_phone(caller, region)
         except InvalidContact:
-            return Call.from_number == caller
+            # Not a number we can normalise: match it as stored (indexed column only).
+            return Call.caller_number == "+" + "".join(ch for ch in caller if ch.isdigit())
     like = f"%{caller.lower()}%"
     named = select(Customer.id).where(func.lower(Customer.name).like(like))
     return Call.customer_id.in_(named)
@@ -164,7 +165,8 @@ def search_calls(
     stmt = select(Call).where(*_conditions(found, zone, region))
     if cursor:
         at, call_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(Call.started_at < at, and_(Call.started_at == at, Call.id < call_id)))
+        # A row comparison, so PostgreSQL reads it as an index condition, not a filter.
+        stmt = stmt.where(tuple_(Call.started_at, Call.id) < tuple_(at, call_id))
     rows = list(
         session.scalars(
             stmt.options(

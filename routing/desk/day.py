@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import (
     OPEN_JOB_STATUSES,
@@ -151,7 +151,8 @@ def _jobs(session: Session, manager_ids, by_date, by_instant, limit: int, newest
     for condition, column in ((by_date, Job.eta_date), (by_instant, Job.eta_at)):
         stmt = (
             select(Job)
-            .options(joinedload(Job.customer), joinedload(Job.account_manager))
+            # Loaded by id afterwards: a join here makes PostgreSQL give up the top-N sort.
+            .options(selectinload(Job.customer), selectinload(Job.account_manager))
             .where(Job.status.in_(OPEN_JOB_STATUSES), condition)
             .order_by(column.desc() if newest else column, Job.id)
             .limit(limit)
@@ -192,7 +193,7 @@ def _bounced(session: Session, manager_ids, limit: int) -> list[tuple[Customer, 
     stmt = (
         select(Customer, func.count(Job.id))
         .join(Job, Job.customer_id == Customer.id)
-        .where(Customer.email_undeliverable.is_(True), Job.status.in_(OPEN_JOB_STATUSES))
+        .where(Customer.email_undeliverable, Job.status.in_(OPEN_JOB_STATUSES))
         .group_by(Customer.id)
         .order_by(Customer.name)
         .limit(limit)
