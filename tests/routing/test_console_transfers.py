@@ -261,3 +261,14 @@ def test_cold_transfer_is_chosen_in_the_disposition(client, db_session, parties)
         f"{BASE}/twilio/console/transfer/{call.id}/{fay.id}?mode=cold"
     ]
     assert _tasks(db_session) == []
+
+
+def test_the_callback_task_is_on_her_home_page_with_its_deadline(client, db_session, parties):
+    _, fay, call = parties
+    path, params = _dial_leg(call, fay, "no-answer")
+    _post(client, path, params)
+    login(client, fay.email)
+    home = client.get("/").get_data(as_text=True)
+    assert "Call Dana Buyer back: the transfer to you was not answered." in home
+    (task,) = _tasks(db_session)
+    assert f"/tasks/{task.id}" in home and f"/calls/{call.id}/timeline" in home
