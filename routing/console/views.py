@@ -8,7 +8,7 @@ from models import Role, User, utcnow
 from models.hours import BusinessCalendar
 
 from ..database import get_session
-from ..desk.day import BUCKET_TITLES, BUCKETS, account_manager_day
+from ..desk.day import BUCKET_TITLES, BUCKETS, account_manager_day, manager_loads
 from ..desk.overview import overview
 from ..security import current_user, login_required
 
@@ -65,6 +65,9 @@ def home():
         bucket_titles=BUCKET_TITLES,
         chosen_manager=chosen,
         team_view=user.role is not Role.ACCOUNT_MANAGER,
+        managers=[load.manager for load in manager_loads(session)]
+        if user.role is not Role.ACCOUNT_MANAGER
+        else [],
         zone=calendar.timezone,
         now=now,
     )

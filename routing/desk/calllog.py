@@ -234,14 +234,18 @@ def call_timeline(session: Session, call: Call) -> CallTimeline:
         for key in ("coordinator_id", "user_id"):
             if str(event.payload.get(key) or "").isdigit():
                 user_ids.add(int(event.payload[key]))
+    if call.answered_by_id:
+        user_ids.add(call.answered_by_id)
     names = (
         dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
         if user_ids
         else {}
     )
     timeline = CallTimeline(call)
-    for event in sorted(call.events, key=lambda e: (e.at, e.id)):
-        timeline.entries.append(_entry(call, event, names))
+    # The call's own facts first, so "came in" leads a callback stamped the same instant.
+    entries = _from_the_call(call, {event.status for event in call.events}, names)
+    entries += [_entry(call, event, names) for event in sorted(call.events, key=lambda e: e.id)]
+    timeline.entries = sorted(entries, key=lambda e: e.at)
     if call.recording_url and not any(e.link for e in timeline.entries):
         timeline.entries.append(
             TimelineEntry(call.ended_at or call.started_at, "Voicemail", link=call.recording_url)
@@ -254,6 +258,39 @@ def call_timeline(session: Session, call: Call) -> CallTimeline:
         if value is not None:
             timeline.durations[label] = _seconds(value)
     return timeline
+
+
+def _offset(call: Call, at: datetime) -> int:
+    return max(0, round((at - call.started_at).total_seconds()))
+
+
+def _from_the_call(call: Call, seen: set[str], names: dict[int, str]) -> list[TimelineEntry]:
+    """What the call row itself knows, for the steps no status callback recorded."""
+    entries = [TimelineEntry(call.started_at, "Call came in", _line_text(call), 0)]
+    if call.answered_at and "answered" not in seen:
+        who = names.get(call.answered_by_id or 0)
+        entries.append(
+            TimelineEntry(
+                call.answered_at,
+                "Answered",
+                f"by {who}" if who else "",
+                _offset(call, call.answered_at),
+            )
+        )
+    if call.ended_at and not seen & _FINAL:
+        entries.append(
+            TimelineEntry(call.ended_at, "Ended", call.result or "", _offset(call, call.ended_at))
+        )
+    return entries
+
+
+def _line_text(call: Call) -> str:
+    if call.line is not None:
+        return f"on {call.line.salesperson.name}'s line"
+    return f"on {call.to_number} (not a line)"
+
+
+_FINAL = {"completed", "busy", "no-answer", "canceled", "failed"}
 
 
 def _entry(call: Call, event, names: dict[int, str]) -> TimelineEntry:
@@ -271,11 +308,10 @@ def _entry(call: Call, event, names: dict[int, str]) -> TimelineEntry:
     for key in ("CallDuration", "seconds"):
         if payload.get(key) not in (None, ""):
             details.append(f"{_seconds(payload[key])} long")
-    offset = max(0, round((event.at - call.started_at).total_seconds()))
     return TimelineEntry(
         event.at,
         label,
         " · ".join(details),
-        offset,
+        _offset(call, event.at),
         link=payload.get("recording_url") or payload.get("RecordingUrl"),
     )

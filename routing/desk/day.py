@@ -247,7 +247,8 @@ def _enquiries(session: Session, owner_ids, limit: int) -> tuple[list[Enquiry], 
     return list(rows), int(total or 0)
 
 
-def _loads(session: Session, manager_ids) -> list[ManagerLoad]:
+def manager_loads(session: Session, manager_ids=None) -> list[ManagerLoad]:
+    """Active account managers (all, or those in ``manager_ids``) and their open jobs."""
     open_jobs = (
         select(Job.account_manager_id, func.count(Job.id).label("n"))
         .where(Job.status.in_(OPEN_JOB_STATUSES))
@@ -283,5 +284,5 @@ def account_manager_day(
     day.low_feedback = _low_feedback(session, manager_ids, now, limit)
     day.tasks, day.open_tasks, day.overdue_tasks = _tasks(session, task_assignee_ids, now, limit)
     day.enquiries, day.open_enquiries = _enquiries(session, manager_ids, limit)
-    day.loads = _loads(session, manager_ids)
+    day.loads = manager_loads(session, manager_ids)
     return day

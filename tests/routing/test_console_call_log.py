@@ -164,3 +164,17 @@ def test_timeline_is_linked_from_screen_pop_and_customer_page(client, db_session
     link = f"/calls/{made[0].id}/timeline"
     assert link in client.get(f"/calls/{made[0].id}").get_data(as_text=True)
     assert link in client.get(f"/customers/{dana.id}").get_data(as_text=True)
+
+
+def test_a_call_without_status_callbacks_still_has_its_steps(client, db_session, calls):
+    cora, dev, alice, bob, dana, made = calls
+    call = made[1]
+    call.answered_at = call.started_at + timedelta(seconds=12)
+    call.ended_at = call.started_at + timedelta(seconds=200)
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get(f"/calls/{call.id}/timeline").get_data(as_text=True)
+    timeline = page.split('id="call-timeline"')[1]
+    assert timeline.index("Call came in") < timeline.index("Answered") < timeline.index("Ended")
+    assert "on Alice Seller&#39;s line" in timeline or "on Alice Seller's line" in timeline
+    assert "by Dev" in timeline and "+0:12" in timeline and "+3:20" in timeline

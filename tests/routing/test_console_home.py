@@ -51,7 +51,7 @@ def test_her_home_page_is_where_her_day_starts(client, people):
     assert "ETA passed" in page and 'href="/jobs/FAY-LATE"' in page
     assert "GUS-LATE" not in page
     assert "Call Dana back: the transfer to you was not answered." in page
-    assert "Your load" in page and "Fay Manager" in page
+    assert "1</span> of 4 open jobs (your capacity)" in page and "25 % full" in page
     assert "Change ETA" in page and "Mark delivered" in page
 
 
