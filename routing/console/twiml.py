@@ -65,8 +65,16 @@ def transfer_call(call_id: int, user_id: int):
     what happened, so a finished call never hears "not available".
     """
     call, manager = _transfer_parties(call_id, user_id)
-    if call is None or manager is None or not manager.phone:
-        return _sorry("Sorry, we could not transfer your call. We will call you back shortly.")
+    if call is None or manager is None:
+        return t.twiml(_caller_voicemail())
+    if not manager.phone:
+        # Her number was removed since the coordinator chose her: keep the promise anyway.
+        transfer.callback_task_for_missed_transfer(get_session(), call, manager, utcnow())
+        get_session().commit()
+        return _sorry(
+            f"Sorry, {manager.name} cannot be reached by phone right now. "
+            f"{manager.name} will call you back within the hour. Goodbye."
+        )
     mode = _mode()
     transfer.start_transfer(get_session(), call, manager, mode, utcnow())
     get_session().commit()

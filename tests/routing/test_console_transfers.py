@@ -272,3 +272,20 @@ def test_the_callback_task_is_on_her_home_page_with_its_deadline(client, db_sess
     assert "Call Dana Buyer back: the transfer to you was not answered." in home
     (task,) = _tasks(db_session)
     assert f"/tasks/{task.id}" in home and f"/calls/{call.id}/timeline" in home
+
+
+def test_manager_without_a_phone_still_gets_the_callback_promised(client, db_session, parties):
+    _, fay, call = parties
+    fay.phone = None
+    db_session.commit()
+    sorry = _post(client, f"/twilio/console/transfer/{call.id}/{fay.id}?mode=warm")
+    assert _verbs(sorry) == ["Say", "Hangup"]
+    assert "Fay will call you back within the hour" in _spoken(sorry)
+    (task,) = _tasks(db_session)
+    assert task.assignee_id == fay.id
+
+
+def test_unknown_call_still_reaches_a_voicemail(client, parties):
+    _, fay, _ = parties
+    lost = _post(client, f"/twilio/console/transfer/999999/{fay.id}")
+    assert "Record" in _verbs(lost)
