@@ -101,6 +101,7 @@ class Task(Base):
     """Follow-up work for a person: call a customer back, try to save a sale."""
 
     __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[TaskKind] = mapped_column(Enum(TaskKind, native_enum=False, length=20))

@@ -50,7 +50,15 @@ class Outcome(enum.StrEnum):
 
 class Call(Base):
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_started_at", "started_at"),)
+    # The call log pages by (started_at, id), newest first, under each of its filters.
+    __table_args__ = (
+        Index("ix_calls_started_at", "started_at"),
+        Index("ix_calls_line_started", "line_id", "started_at", "id"),
+        Index("ix_calls_answered_by_started", "answered_by_id", "started_at", "id"),
+        Index("ix_calls_caller_started", "caller_number", "started_at", "id"),
+        Index("ix_calls_customer_started", "customer_id", "started_at", "id"),
+        Index("ix_calls_outcome_started", "outcome", "started_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -133,7 +141,10 @@ class Enquiry(Base):
     """A call that still needs a human: it stays in the queue until resolved."""
 
     __tablename__ = "enquiries"
-    __table_args__ = (Index("ix_enquiries_status_deadline", "status", "sla_deadline"),)
+    __table_args__ = (
+        Index("ix_enquiries_status_deadline", "status", "sla_deadline"),
+        Index("ix_enquiries_owner_status", "owner_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int | None] = mapped_column(
@@ -153,6 +164,8 @@ class Enquiry(Base):
     transcript: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     sla_breach_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its owner (or the team, unclaimed) was warned at 80 % of the SLA.
+    sla_warning_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, func
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import E164, Base, UTCDateTime, e164_check, utcnow
@@ -13,7 +13,16 @@ from .directory import Salesperson
 
 class Customer(Base):
     __tablename__ = "customers"
-    __table_args__ = (e164_check("phone"),)
+    __table_args__ = (
+        e164_check("phone"),
+        # The few bounced addresses, found without reading every customer (home page).
+        Index(
+            "ix_customers_email_undeliverable",
+            "id",
+            postgresql_where=text("email_undeliverable"),
+            sqlite_where=text("email_undeliverable"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

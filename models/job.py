@@ -25,7 +25,15 @@ OPEN_JOB_STATUSES = (JobStatus.OPEN, JobStatus.IN_PROGRESS)
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_manager_status", "account_manager_id", "status"),)
+    # The home page cuts open jobs by ETA and recent feedback, for one manager or the team.
+    __table_args__ = (
+        Index("ix_jobs_manager_status", "account_manager_id", "status"),
+        Index("ix_jobs_status_eta_date", "status", "eta_date"),
+        Index("ix_jobs_status_eta_at", "status", "eta_at"),
+        Index("ix_jobs_manager_status_eta_date", "account_manager_id", "status", "eta_date"),
+        Index("ix_jobs_manager_status_eta_at", "account_manager_id", "status", "eta_at"),
+        Index("ix_jobs_feedback_at", "feedback_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), unique=True)

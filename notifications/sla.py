@@ -1,4 +1,5 @@
-"""Missed-enquiry SLA breaches: the team supervisor hears once per enquiry.
+"""Missed-enquiry SLAs: a warning at 80 % to whoever owns it (the team when unclaimed),
+then, past the deadline, the supervisor; each once per enquiry.
 
 Run periodically by the worker. The outbox idempotency key (one per enquiry and
 recipient) makes a re-run, or two workers racing, harmless; ``sla_breach_alerted_at``
@@ -120,4 +121,109 @@ def run_sla_check(runtime: Any) -> int:
         session.commit()
     if count:
         log.info("SLA breach alerts queued for %d enquiries", count)
+    return count
+
+
+WARNING_SHARE = 0.8  # warn when this share of an enquiry's SLA has gone by
+
+
+def warning_time(enquiry: Enquiry) -> datetime:
+    """When 80 % of the enquiry's SLA (from its arrival to its deadline) has gone by."""
+    return enquiry.created_at + (enquiry.sla_deadline - enquiry.created_at) * WARNING_SHARE
+
+
+def _warning_recipients(session: Session, enquiry: Enquiry) -> list[tuple[str, str]]:
+    """Its owner; unclaimed (or owned by someone who left): every active coordinator."""
+    owner = enquiry.owner
+    if owner is not None and owner.active and owner.email:
+        return [(owner.name, owner.email)]
+    team = session.scalars(
+        select(User).where(User.role == Role.COORDINATOR, User.active.is_(True)).order_by(User.id)
+    )
+    return [(user.name, user.email) for user in team if user.email]
+
+
+def warn_enquiries_nearing_sla(
+    session: Session,
+    *,
+    now: datetime,
+    console_url: str = "http://127.0.0.1:5000",
+    default_timezone: str = "UTC",
+) -> int:
+    """Queue one warning per unresolved enquiry at 80 % of its SLA; returns how many.
+
+    Only before the deadline (after it, the breach alert speaks); once per enquiry
+    (``sla_warning_sent_at`` and the outbox key). Adds to the caller's transaction.
+    """
+    candidates = session.scalars(
+        select(Enquiry)
+        .where(
+            Enquiry.status != EnquiryStatus.RESOLVED,
+            Enquiry.sla_deadline > now,
+            Enquiry.sla_warning_sent_at.is_(None),
+        )
+        .options(
+            selectinload(Enquiry.customer),
+            selectinload(Enquiry.owner),
+            selectinload(Enquiry.line).selectinload(Line.salesperson),
+        )
+        .order_by(Enquiry.sla_deadline)
+        .with_for_update(skip_locked=True)
+    ).all()
+    due = [enquiry for enquiry in candidates if warning_time(enquiry) <= now]
+    if not due:
+        return 0
+    settings = current_settings(session)
+    zone = ZoneInfo((settings.timezone if settings else None) or default_timezone)
+    for enquiry in due:
+        caller = (
+            enquiry.customer.name
+            if enquiry.customer
+            else format_phone(enquiry.caller_number) or "Withheld number"
+        )
+        minutes_left = max(1, int((enquiry.sla_deadline - now).total_seconds() // 60))
+        for name, email in _warning_recipients(session, enquiry):
+            rendered = render_email(
+                "sla-warning",
+                recipient_name=name,
+                enquiry=enquiry,
+                caller=caller,
+                line_name=(
+                    f"{enquiry.line.salesperson.name}'s line" if enquiry.line else "Unknown line"
+                ),
+                received=f"{enquiry.created_at.astimezone(zone):%d %b %H:%M}",
+                deadline=f"{enquiry.sla_deadline.astimezone(zone):%d %b %H:%M} ({zone.key})",
+                minutes_left=minutes_left,
+                claimed=enquiry.owner is not None,
+                enquiry_url=f"{console_url.rstrip('/')}/enquiries/{enquiry.id}",
+            )
+            enqueue_email(
+                session,
+                now=now,
+                kind="sla-warning",
+                idempotency_key=f"sla-warning:{enquiry.id}:{email.lower()}",
+                to_email=email,
+                to_name=name,
+                subject=rendered.subject,
+                text_body=rendered.text_body,
+                html_body=rendered.html_body,
+            )
+        enquiry.sla_warning_sent_at = now
+    session.flush()
+    return len(due)
+
+
+def run_sla_warning_check(runtime: Any) -> int:
+    """Periodic worker job: warn owners (or the team) before missed enquiries breach."""
+    config = runtime.config
+    with runtime.db.Session() as session:
+        count = warn_enquiries_nearing_sla(
+            session,
+            now=runtime.clock(),
+            console_url=getattr(config, "PUBLIC_BASE_URL", None) or "http://127.0.0.1:5000",
+            default_timezone=getattr(config, "TIMEZONE", None) or "UTC",
+        )
+        session.commit()
+    if count:
+        log.info("SLA warnings queued for %d enquiries", count)
     return count

@@ -61,6 +61,7 @@ class PeriodicJob:
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("schedule-future-emails", "notifications.worker:schedule_future_emails", 15),
     PeriodicJob("enquiry-sla-breaches", "notifications.sla:run_sla_check", 60),
+    PeriodicJob("enquiry-sla-warnings", "notifications.sla:run_sla_warning_check", 60),
     PeriodicJob("salesperson-digests", "notifications.digest:run_digests", 300),
     PeriodicJob("assign-waiting-jobs", "notifications.jobs:run_assign_waiting_jobs", 60),
 ]

@@ -127,7 +127,14 @@ def _transfer(call_id: int, result) -> None:
     try:
         get_call_controller().redirect_call(
             call.call_sid,
-            public_url(url_for("console_twiml.transfer", call_id=call_id, user_id=manager.id)),
+            public_url(
+                url_for(
+                    "console_twiml.transfer_call",
+                    call_id=call_id,
+                    user_id=manager.id,
+                    mode=result.transfer_mode,
+                )
+            ),
         )
     except TelephonyError as exc:
         log.warning("transfer of %s to %s failed: %s", call.call_sid, manager.email, exc)
@@ -151,7 +158,8 @@ def _summary(result) -> str:
     if result.teleconference_id:
         parts.append("Teleconference scheduled and invites queued.")
     if result.transfer_to is not None:
-        parts.append(f"Transferring the caller to {result.transfer_to.name}.")
+        how = "cold" if result.transfer_mode == "cold" else "warm"
+        parts.append(f"Transferring the caller to {result.transfer_to.name} ({how}).")
     elif result.task is not None and result.task.kind is TaskKind.CALLBACK:
         parts.append(f"Callback task for {result.account_manager.name}.")
     elif result.task is not None:

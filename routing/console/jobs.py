@@ -320,6 +320,8 @@ def _back(job: Job):
     target = request.form.get("next", "")
     if target == "mine":
         return redirect(url_for("console.my_jobs"))
+    if target == "home":
+        return redirect(url_for("console.home"))
     return redirect(url_for("console.job_detail", reference=job.reference))
 
 

@@ -1,20 +1,23 @@
-"""TwiML for calls the console controls: warm transfers and click-to-call.
+"""TwiML for calls the console controls: warm and cold transfers and click-to-call.
 
 Under /twilio/, so the app-level check refuses any request without Twilio's signature.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, request, url_for
 from sqlalchemy import select
-from twilio.twiml.voice_response import Dial, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from models import Call, Enquiry, Job, Line, User
+from models import Call, Enquiry, Job, Line, User, utcnow
 from models.job import OPEN_JOB_STATUSES
 
 from ..database import get_session
 from ..desk.live import caller_label
 from ..security import csrf
+from ..voice import transfer
+from ..voice import twiml as t
+from ..voice.views import _never_fail
 
 bp = Blueprint("console_twiml", __name__, url_prefix="/twilio/console")
 csrf.exempt(bp)
@@ -33,42 +36,185 @@ def _sorry(text: str) -> Response:
     return _twiml(response)
 
 
+def _caller_voicemail() -> VoiceResponse:
+    """A transfer step failed: the caller still reaches a voicemail that is followed up."""
+    return t.voicemail(None)
+
+
+def _connect() -> VoiceResponse:
+    return VoiceResponse()
+
+
+def _transfer_parties(call_id: int, user_id: int) -> tuple[Call | None, User | None]:
+    session = get_session()
+    return session.get(Call, call_id), session.get(User, user_id)
+
+
+def _mode() -> str:
+    mode = request.args.get("mode", transfer.WARM)
+    return mode if mode in transfer.MODES else transfer.WARM
+
+
 @bp.post("/transfer/<int:call_id>/<int:user_id>")
-def transfer(call_id: int, user_id: int):
+@_never_fail(_caller_voicemail)
+def transfer_call(call_id: int, user_id: int):
     """The caller's leg, redirected by the console: hold on, then ring the account manager.
 
-    She hears who is calling first (the ``url`` of her <Number>), then is connected.
+    Warm (the default): she hears who is calling first and presses 1 to take it. Cold
+    (``?mode=cold``): connected as soon as she answers. Either way the <Dial> action says
+    what happened, so a finished call never hears "not available".
     """
-    session = get_session()
-    call = session.get(Call, call_id)
-    manager = session.get(User, user_id)
-    if call is None or manager is None or not manager.phone:
-        return _sorry("Sorry, we could not transfer your call. We will call you back shortly.")
+    call, manager = _transfer_parties(call_id, user_id)
+    if call is None or manager is None:
+        return t.twiml(_caller_voicemail())
+    if not manager.phone:
+        # Her number was removed since the coordinator chose her: keep the promise anyway.
+        transfer.callback_task_for_missed_transfer(get_session(), call, manager, utcnow())
+        get_session().commit()
+        return _sorry(
+            f"Sorry, {manager.name} cannot be reached by phone right now. "
+            f"{manager.name} will call you back within the hour. Goodbye."
+        )
+    mode = _mode()
+    transfer.start_transfer(get_session(), call, manager, mode, utcnow())
+    get_session().commit()
     response = VoiceResponse()
     response.say(f"Please hold while I put you through to {manager.name}.", voice=VOICE)
-    dial = Dial(caller_id=call.to_number, timeout=25)
-    dial.number(
-        manager.phone,
-        url=url_for("console_twiml.announce", call_id=call.id),
+    dial = Dial(
+        caller_id=call.to_number,
+        timeout=25,
+        action=url_for(
+            "console_twiml.transfer_complete", call_id=call.id, user_id=manager.id, mode=mode
+        ),
         method="POST",
     )
+    if mode == transfer.WARM:
+        dial.number(
+            manager.phone,
+            url=url_for("console_twiml.announce", call_id=call.id, user=manager.id),
+            method="POST",
+        )
+    else:
+        dial.number(manager.phone)
     response.append(dial)
-    response.say(
-        f"{manager.name} is not available right now. She will call you back shortly. Goodbye.",
-        voice=VOICE,
-    )
     return _twiml(response)
 
 
-@bp.post("/announce/<int:call_id>")
-def announce(call_id: int):
-    """Played to the account manager before the caller is connected: who it is and why."""
-    session = get_session()
-    call = session.get(Call, call_id)
+@bp.post("/transfer/<int:call_id>/<int:user_id>/accept")
+@_never_fail(t.hang_up_leg)
+def transfer_accept(call_id: int, user_id: int):
+    """The account manager's key after the announcement: 1 connects her to the caller."""
+    call, manager = _transfer_parties(call_id, user_id)
+    if call is None or manager is None:
+        return t.twiml(t.hang_up_leg())
+    taken = transfer.accept_transfer(
+        get_session(), call, manager, request.form.get("Digits") or "", utcnow()
+    )
+    get_session().commit()
+    return t.twiml(_connect() if taken else t.hang_up_leg())
+
+
+@bp.post("/transfer/<int:call_id>/<int:user_id>/complete")
+@_never_fail(_caller_voicemail)
+def transfer_complete(call_id: int, user_id: int):
+    """Her <Dial> ended (DialCallStatus): done, or an honest apology, voicemail or callback."""
+    call, manager = _transfer_parties(call_id, user_id)
+    if call is None or manager is None:
+        return t.twiml(_caller_voicemail())
+    raw_duration = request.form.get("DialCallDuration") or ""
+    result = transfer.complete_transfer(
+        get_session(),
+        call,
+        manager,
+        mode=_mode(),
+        dial_status=(request.form.get("DialCallStatus") or "").strip(),
+        dial_duration=int(raw_duration) if raw_duration.isdigit() else None,
+        call_status=(request.form.get("CallStatus") or "").strip(),
+        now=utcnow(),
+    )
+    get_session().commit()
     response = VoiceResponse()
-    if call is None:
-        response.say("Transferred call.", voice=VOICE)
+    if result.connected or result.caller_gone:
+        if not result.caller_gone:
+            response.hangup()
         return _twiml(response)
+    response.say(
+        f"{result.apology} {result.manager_name} will call you back within the hour.",
+        voice=VOICE,
+    )
+    gather = Gather(
+        num_digits=1,
+        timeout=6,
+        action=url_for("console_twiml.transfer_choice", call_id=call.id, user_id=manager.id),
+        method="POST",
+    )
+    gather.say(
+        f"To leave {result.manager_name} a message now, press 1. "
+        "To simply be called back, press 2, or hang up.",
+        voice=VOICE,
+    )
+    response.append(gather)
+    _goodbye(response, result.manager_name)
+    return _twiml(response)
+
+
+def _goodbye(response: VoiceResponse, name: str) -> None:
+    response.say(f"Thank you. {name} will call you back. Goodbye.", voice=VOICE)
+    response.hangup()
+
+
+@bp.post("/transfer/<int:call_id>/<int:user_id>/choice")
+@_never_fail(_caller_voicemail)
+def transfer_choice(call_id: int, user_id: int):
+    """The caller's key: 1 records a message for her; anything else ends with the promise."""
+    call, manager = _transfer_parties(call_id, user_id)
+    name = manager.name if manager else "We"
+    response = VoiceResponse()
+    if call is None or manager is None or (request.form.get("Digits") or "").strip() != "1":
+        _goodbye(response, name)
+        return _twiml(response)
+    response.say(
+        f"Please leave your message for {name} after the tone, then press the pound key.",
+        voice=VOICE,
+    )
+    response.record(
+        action=url_for("console_twiml.transfer_recording", call_id=call.id, user_id=manager.id),
+        method="POST",
+        max_length=120,
+        finish_on_key="#",
+        play_beep=True,
+    )
+    _goodbye(response, name)
+    return _twiml(response)
+
+
+@bp.post("/transfer/<int:call_id>/<int:user_id>/recording")
+@_never_fail(t.voicemail_thanks)
+def transfer_recording(call_id: int, user_id: int):
+    """Her voicemail was recorded: kept on the call and her callback task."""
+    call, manager = _transfer_parties(call_id, user_id)
+    if call is None or manager is None:
+        return t.twiml(t.voicemail_thanks())
+    raw_seconds = request.form.get("RecordingDuration") or ""
+    transfer.record_transfer_voicemail(
+        get_session(),
+        call,
+        manager,
+        recording_url=request.form.get("RecordingUrl"),
+        seconds=int(raw_seconds) if raw_seconds.isdigit() else None,
+        now=utcnow(),
+    )
+    get_session().commit()
+    response = VoiceResponse()
+    response.say(
+        f"Thank you. {manager.name} has your message and will call you back. Goodbye.",
+        voice=VOICE,
+    )
+    response.hangup()
+    return _twiml(response)
+
+
+def _announcement(session, call: Call) -> str:
     parts = [f"Transferred call from {caller_label(call, call.customer)}"]
     if call.customer and call.customer.company:
         parts.append(f"of {call.customer.company}")
@@ -86,7 +232,38 @@ def announce(call_id: int):
             text += f" Job {job.reference}."
     if call.disposition_notes:
         text += f" Note: {call.disposition_notes}"
-    response.say(text + " Connecting you now.", voice=VOICE)
+    return text
+
+
+@bp.post("/announce/<int:call_id>")
+@_never_fail(_connect)
+def announce(call_id: int):
+    """Played to the account manager before the caller is connected: who it is and why.
+
+    She presses 1 to take the call; no key (or her own voicemail answering) hangs her leg
+    up, and the caller is offered a voicemail or a callback instead.
+    """
+    session = get_session()
+    call = session.get(Call, call_id)
+    response = VoiceResponse()
+    if call is None:
+        response.say("Transferred call.", voice=VOICE)
+        return _twiml(response)
+    text = _announcement(session, call)
+    user_id = request.args.get("user", "")
+    if not user_id.isdigit():
+        response.say(text + " Connecting you now.", voice=VOICE)
+        return _twiml(response)
+    gather = Gather(
+        num_digits=1,
+        timeout=8,
+        action=url_for("console_twiml.transfer_accept", call_id=call.id, user_id=int(user_id)),
+        method="POST",
+    )
+    gather.say(text + " Press 1 to take the call.", voice=VOICE)
+    response.append(gather)
+    response.say("The caller will be offered a callback. Goodbye.", voice=VOICE)
+    response.hangup()
     return _twiml(response)
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
+
+from models import Role, User, utcnow
+from models.hours import BusinessCalendar
 
 from ..database import get_session
+from ..desk.day import BUCKET_TITLES, BUCKETS, account_manager_day, manager_loads
 from ..desk.overview import overview
 from ..security import current_user, login_required
 
@@ -19,8 +23,51 @@ def page_arg() -> int:
         return 1
 
 
+def _day_scope(user: User) -> tuple[list[int] | None, list[int] | None, User | None]:
+    """Whose day the home page shows: hers, or the team's (one manager with ?manager=).
+
+    Returns (manager ids, task assignee ids, the chosen manager); tasks stay private to
+    their assignee except for admins.
+    """
+    if user.role is Role.ACCOUNT_MANAGER:
+        return [user.id], [user.id], None
+    raw = request.args.get("manager", "")
+    chosen = get_session().get(User, int(raw)) if raw.isdigit() else None
+    if chosen is not None and chosen.role is not Role.ACCOUNT_MANAGER:
+        chosen = None
+    managers = [chosen.id] if chosen else None
+    if user.role is Role.ADMIN:
+        return managers, managers, chosen
+    return managers, [user.id], chosen
+
+
 @bp.get("/")
 @login_required()
 def home():
-    """The landing page after login: what needs attention now."""
-    return render_template("console/home.html", overview=overview(get_session(), current_user()))
+    """The landing page after login: what needs attention now, and the day's jobs."""
+    session = get_session()
+    user = current_user()
+    now = utcnow()
+    calendar = BusinessCalendar.load(session, current_app.config.get("TIMEZONE") or "UTC")
+    manager_ids, assignee_ids, chosen = _day_scope(user)
+    day = account_manager_day(
+        session,
+        manager_ids=manager_ids,
+        task_assignee_ids=assignee_ids,
+        calendar=calendar,
+        now=now,
+    )
+    return render_template(
+        "console/home.html",
+        overview=overview(session, user, now=now),
+        day=day,
+        buckets=BUCKETS,
+        bucket_titles=BUCKET_TITLES,
+        chosen_manager=chosen,
+        team_view=user.role is not Role.ACCOUNT_MANAGER,
+        managers=[load.manager for load in manager_loads(session)]
+        if user.role is not Role.ACCOUNT_MANAGER
+        else [],
+        zone=calendar.timezone,
+        now=now,
+    )

@@ -118,6 +118,7 @@ class Disposition:
     participants: list[tuple[str, str]] = field(default_factory=list)
     account_manager_id: int | None = None  # None = least loaded with capacity
     transfer: bool = False
+    transfer_mode: str = "warm"  # warm: she hears who it is first; cold: connected at once
     job_reference: str | None = None
     new_job_reference: str | None = None
     new_job_description: str | None = None
@@ -138,6 +139,7 @@ class DispositionResult:
     job: Job | None = None
     # Set when the coordinator asked to put the live call through: done after commit.
     transfer_to: User | None = None
+    transfer_mode: str = "warm"
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -148,6 +150,14 @@ def _text(form: Mapping[str, Any], name: str) -> str:
 
 def _checked(form: Mapping[str, Any], name: str) -> bool:
     return _text(form, name).lower() in {"1", "on", "true", "yes"}
+
+
+def _transfer_choice(value: str) -> tuple[bool, str]:
+    """The form's transfer choice: "" (callback task), "warm", "cold"; "on" means warm."""
+    value = value.lower()
+    if value == "cold":
+        return True, "cold"
+    return value in {"1", "on", "true", "yes", "warm"}, "warm"
 
 
 def _int_choice(value: str, choices: tuple[int, ...], default: int) -> int | None:
@@ -263,7 +273,7 @@ def parse_disposition(
                 errors["account_manager_id"] = "Choose an account manager."
             else:
                 result.account_manager_id = int(raw_manager)
-        result.transfer = _checked(form, "transfer")
+        result.transfer, result.transfer_mode = _transfer_choice(_text(form, "transfer"))
         result.job_reference = _text(form, "job_reference") or None
         result.new_job_reference = _text(form, "new_job_reference") or None
         result.new_job_description = _text(form, "new_job_description") or None
@@ -510,6 +520,7 @@ def _account_management(
     result.job = job
     if disposition.transfer and live_call and manager.phone:
         result.transfer_to = manager
+        result.transfer_mode = disposition.transfer_mode
     elif disposition.transfer and not manager.phone:
         raise InvalidDisposition(
             {"transfer": f"{manager.name} has no phone number to transfer to."}
@@ -528,6 +539,7 @@ def _account_management(
         "account_manager_id": manager.id,
         "job_id": job.id if job else None,
         "transfer": result.transfer_to is not None,
+        "transfer_mode": result.transfer_mode if result.transfer_to is not None else None,
         "task_id": result.task.id if result.task else None,
     }
 

@@ -220,14 +220,16 @@ def test_warm_transfer_redirects_the_live_call_through_twilio(client, db_session
     assert response.status_code == 302
     (sent,) = responses.calls
     body = parse_qs(sent.request.body)
-    assert body["Url"] == [f"https://sb.example.com/twilio/console/transfer/{call.id}/{fay.id}"]
+    assert body["Url"] == [
+        f"https://sb.example.com/twilio/console/transfer/{call.id}/{fay.id}?mode=warm"
+    ]
     assert body["Method"] == ["POST"]
     db_session.expire_all()
     assert db_session.scalars(select(Task)).all() == []
     # The TwiML Twilio then fetches rings Fay with an announcement first.
     twiml = signed_post(
         client,
-        f"/twilio/console/transfer/{call.id}/{fay.id}",
+        f"/twilio/console/transfer/{call.id}/{fay.id}?mode=warm",
         {},
         base_url="https://sb.example.com",
     ).get_data(as_text=True)
