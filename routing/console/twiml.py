@@ -1,11 +1,13 @@
 """TwiML for calls the console controls: warm transfers and click-to-call.
 
-Under /twilio/, so the app-level check refuses any request without Twilio's signature.
+Under /twilio/, so the app-level check refuses any request without Twilio's signature; like
+every webhook there, each answers TwiML built without the database when the database fails
+or does not answer in time (``never_fail``).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, current_app, url_for
 from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
@@ -15,6 +17,8 @@ from models.job import OPEN_JOB_STATUSES
 from ..database import get_session
 from ..desk.live import caller_label
 from ..security import csrf
+from ..voice import twiml as voice_twiml
+from ..voice.safety import never_fail
 
 bp = Blueprint("console_twiml", __name__, url_prefix="/twilio/console")
 csrf.exempt(bp)
@@ -26,14 +30,34 @@ def _twiml(response: VoiceResponse) -> Response:
     return Response(str(response), status=200, mimetype="text/xml")
 
 
-def _sorry(text: str) -> Response:
+def _sorry_twiml(text: str) -> VoiceResponse:
     response = VoiceResponse()
     response.say(text, voice=VOICE)
     response.hangup()
-    return _twiml(response)
+    return response
+
+
+def _sorry(text: str) -> Response:
+    return _twiml(_sorry_twiml(text))
+
+
+def _transfer_without_db() -> VoiceResponse:
+    """The caller was being transferred: ring the fallback numbers (or take a voicemail)."""
+    return voice_twiml.degraded(current_app.config)
+
+
+def _announce_without_db() -> VoiceResponse:
+    response = VoiceResponse()
+    response.say("Transferred call. Connecting you now.", voice=VOICE)
+    return response
+
+
+def _callback_without_db() -> VoiceResponse:
+    return _sorry_twiml("Sorry, the call back could not be placed. Please try again.")
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>")
+@never_fail(_transfer_without_db)
 def transfer(call_id: int, user_id: int):
     """The caller's leg, redirected by the console: hold on, then ring the account manager.
 
@@ -61,6 +85,7 @@ def transfer(call_id: int, user_id: int):
 
 
 @bp.post("/announce/<int:call_id>")
+@never_fail(_announce_without_db)
 def announce(call_id: int):
     """Played to the account manager before the caller is connected: who it is and why."""
     session = get_session()
@@ -91,6 +116,7 @@ def announce(call_id: int):
 
 
 @bp.post("/callback/<int:enquiry_id>")
+@never_fail(_callback_without_db)
 def callback(enquiry_id: int):
     """The coordinator answered the console's click-to-call: now dial the customer."""
     session = get_session()
