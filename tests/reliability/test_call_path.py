@@ -124,9 +124,7 @@ def test_a_frozen_database_never_keeps_a_caller_waiting(
             first = list(pool.map(lambda r: web.twilio(*r, timeout=30), requests))
             # A second wave while still frozen: the first wave's stuck connections are gone,
             # nothing waits behind them.
-            second = list(
-                pool.map(lambda sid: call(web, org, sid), [new_sid() for _ in range(4)])
-            )
+            second = list(pool.map(lambda sid: call(web, org, sid), [new_sid() for _ in range(4)]))
     finally:
         cluster.resume()
 
