@@ -89,6 +89,12 @@ def call(web: WebProcess, org: Organisation, sid: str | None = None) -> Answer:
     return web.twilio(INCOMING, call_params(sid or new_sid(), org.line, org.caller), timeout=30)
 
 
+def timed_health(web: WebProcess) -> tuple[int, float]:
+    started = time.monotonic()
+    status, _, _ = web.request("GET", "/healthz", timeout=30)
+    return status, time.monotonic() - started
+
+
 def routed(answer: Answer) -> bool:
     """Routed by Switchboard: valid TwiML that is not the fallback dial."""
     return FALLBACK_NUMBER not in answer.dials()
@@ -120,7 +126,8 @@ def test_a_frozen_database_never_keeps_a_caller_waiting(
                 {**call_params(new_sid(), org.line, org.caller), "Digits": "123456"},
             ),
         ]
-        with ThreadPoolExecutor(len(requests)) as pool:
+        with ThreadPoolExecutor(len(requests) + 1) as pool:
+            health = pool.submit(timed_health, web)
             first = list(pool.map(lambda r: web.twilio(*r, timeout=30), requests))
             # A second wave while still frozen: the first wave's stuck connections are gone,
             # nothing waits behind them.
@@ -136,6 +143,9 @@ def test_a_frozen_database_never_keeps_a_caller_waiting(
     for answer in others:
         answer.twiml()
         assert answer.seconds <= OTHER_LIMIT_S, (answer.path, answer.seconds)
+    # /healthz tells the operator, within its own deadline, that the database is down.
+    health_status, health_seconds = health.result()
+    assert health_status == 503 and health_seconds <= 3.0, (health_status, health_seconds)
     dial_complete = next(a for a in others if a.path.endswith("dial-complete")).twiml()
     assert dial_complete.find("Record") is not None  # nobody answered: voicemail
     pin = next(a for a in others if "conference" in a.path)
