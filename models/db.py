@@ -81,8 +81,9 @@ def _discard_if_busy(dbapi_connection: Any, _record: Any, _state: Any) -> None:
 
     A deadline that fired while psycopg waited for the server leaves the connection with
     its query in flight (ACTIVE) and no way to know when, or whether, the answer comes.
-    Rolling it back would wait on the same silent server; the pool invalidates (closes)
-    a connection whose reset raises, so this raises instead.
+    The autocommit pool of the call path does not even roll back on return, so without
+    this the next call would get it; a rollback, where there is one, fails on it. The pool
+    invalidates (closes) a connection whose reset raises, so this raises.
     """
     status = dbapi_connection.info.transaction_status  # psycopg's pq.TransactionStatus
     if status.name in ("ACTIVE", "UNKNOWN"):
