@@ -30,9 +30,13 @@ from tests.reliability.webproc import (
     switchboard,
 )
 
-pytestmark = pytest.mark.skipif(
-    not pgcluster.available(), reason="needs PostgreSQL's server binaries (initdb, pg_ctl)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not pgcluster.available(), reason="needs PostgreSQL's server binaries (initdb, pg_ctl)"
+    ),
+    # A cluster to initdb, a database to migrate and seed, gunicorn to boot: slow on a busy CI.
+    pytest.mark.timeout(300),
+]
 
 INCOMING = "/twilio/voice/incoming"
 STATUS = "/twilio/voice/status"
