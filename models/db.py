@@ -72,6 +72,24 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             raise
 
 
+class BusyConnection(Exception):
+    """A connection came back to the pool with a statement still in flight."""
+
+
+def _discard_if_busy(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    """Refuse back into the pool a connection interrupted in the middle of a statement.
+
+    A deadline that fired while psycopg waited for the server leaves the connection with
+    its query in flight (ACTIVE) and no way to know when, or whether, the answer comes.
+    The autocommit pool of the call path does not even roll back on return, so without
+    this the next call would get it; a rollback, where there is one, fails on it. The pool
+    invalidates (closes) a connection whose reset raises, so this raises.
+    """
+    status = dbapi_connection.info.transaction_status  # psycopg's pq.TransactionStatus
+    if status.name in ("ACTIVE", "UNKNOWN"):
+        raise BusyConnection(f"connection returned in state {status.name}: discarded")
+
+
 def make_engine(
     url: str,
     *,
@@ -108,8 +126,10 @@ def make_engine(
         if connect_timeout_s:
             connect_args.setdefault("timeout", connect_timeout_s * 5)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
-    if engine.dialect.name == "postgresql" and not kwargs.get("pool_pre_ping"):
-        _ping_idle_connections(engine, IDLE_PING_SECONDS)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "reset", _discard_if_busy)
+        if not kwargs.get("pool_pre_ping"):
+            _ping_idle_connections(engine, IDLE_PING_SECONDS)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -233,6 +253,12 @@ class Database:
                 # drop them all as SQLAlchemy does; the next statement connects afresh.
                 raw.invalidate()
                 engine.dispose()
+            raise
+        except BaseException:
+            # Interrupted mid-statement (the call path's deadline, a worker shutting
+            # down): the server may still be working on it, or never answer. Poisoned:
+            # closed, never handed to the next call.
+            raw.invalidate()
             raise
         finally:
             if switch and raw.is_valid:

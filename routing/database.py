@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from models import Database
 
 EXTENSION = "switchboard_db"
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -25,6 +28,22 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().Session()
     return g.db_session
+
+
+def discard_session() -> None:
+    """Drop the request's session and close its connections without a word to the database.
+
+    For a session whose connection was interrupted mid-statement (a missed deadline): a
+    rollback would wait on the same silent server, and the connection must not go back
+    to the pool.
+    """
+    session: Session | None = g.pop("db_session", None)
+    if session is None:
+        return
+    try:
+        session.invalidate()
+    except Exception:
+        log.exception("could not discard a database session")
 
 
 def _close_session(exc: BaseException | None) -> None:

@@ -1,11 +1,13 @@
 """TwiML for calls the console controls: warm and cold transfers and click-to-call.
 
-Under /twilio/, so the app-level check refuses any request without Twilio's signature.
+Under /twilio/, so the app-level check refuses any request without Twilio's signature; like
+every webhook there, each answers TwiML built without the database when the database fails
+or does not answer in time (``never_fail``).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
@@ -17,7 +19,7 @@ from ..desk.live import caller_label
 from ..security import csrf
 from ..voice import transfer
 from ..voice import twiml as t
-from ..voice.views import _never_fail
+from ..voice.safety import never_fail
 
 bp = Blueprint("console_twiml", __name__, url_prefix="/twilio/console")
 csrf.exempt(bp)
@@ -34,6 +36,24 @@ def _sorry(text: str) -> Response:
     response.say(text, voice=VOICE)
     response.hangup()
     return _twiml(response)
+
+
+def _transfer_without_db() -> VoiceResponse:
+    """The caller was being transferred: ring the fallback numbers (or take a voicemail)."""
+    return t.degraded(current_app.config)
+
+
+def _announce_without_db() -> VoiceResponse:
+    response = VoiceResponse()
+    response.say("Transferred call. Connecting you now.", voice=VOICE)
+    return response
+
+
+def _callback_without_db() -> VoiceResponse:
+    response = VoiceResponse()
+    response.say("Sorry, the call back could not be placed. Please try again.", voice=VOICE)
+    response.hangup()
+    return response
 
 
 def _caller_voicemail() -> VoiceResponse:
@@ -56,7 +76,7 @@ def _mode() -> str:
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>")
-@_never_fail(_caller_voicemail)
+@never_fail(_transfer_without_db)
 def transfer_call(call_id: int, user_id: int):
     """The caller's leg, redirected by the console: hold on, then ring the account manager.
 
@@ -101,7 +121,7 @@ def transfer_call(call_id: int, user_id: int):
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>/accept")
-@_never_fail(t.hang_up_leg)
+@never_fail(t.hang_up_leg)
 def transfer_accept(call_id: int, user_id: int):
     """The account manager's key after the announcement: 1 connects her to the caller."""
     call, manager = _transfer_parties(call_id, user_id)
@@ -115,7 +135,7 @@ def transfer_accept(call_id: int, user_id: int):
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>/complete")
-@_never_fail(_caller_voicemail)
+@never_fail(_caller_voicemail)
 def transfer_complete(call_id: int, user_id: int):
     """Her <Dial> ended (DialCallStatus): done, or an honest apology, voicemail or callback."""
     call, manager = _transfer_parties(call_id, user_id)
@@ -164,7 +184,7 @@ def _goodbye(response: VoiceResponse, name: str) -> None:
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>/choice")
-@_never_fail(_caller_voicemail)
+@never_fail(_caller_voicemail)
 def transfer_choice(call_id: int, user_id: int):
     """The caller's key: 1 records a message for her; anything else ends with the promise."""
     call, manager = _transfer_parties(call_id, user_id)
@@ -189,7 +209,7 @@ def transfer_choice(call_id: int, user_id: int):
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>/recording")
-@_never_fail(t.voicemail_thanks)
+@never_fail(t.voicemail_thanks)
 def transfer_recording(call_id: int, user_id: int):
     """Her voicemail was recorded: kept on the call and her callback task."""
     call, manager = _transfer_parties(call_id, user_id)
@@ -236,7 +256,7 @@ def _announcement(session, call: Call) -> str:
 
 
 @bp.post("/announce/<int:call_id>")
-@_never_fail(_connect)
+@never_fail(_announce_without_db)
 def announce(call_id: int):
     """Played to the account manager before the caller is connected: who it is and why.
 
@@ -268,6 +288,7 @@ def announce(call_id: int):
 
 
 @bp.post("/callback/<int:enquiry_id>")
+@never_fail(_callback_without_db)
 def callback(enquiry_id: int):
     """The coordinator answered the console's click-to-call: now dial the customer."""
     session = get_session()

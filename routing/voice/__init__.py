@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
 
+from flask import Flask
+from sqlalchemy import text
+
+from ..database import get_db
+from ..deadline import deadline
 from ..security import csrf
 from . import signature
 from .directory import Defaults, DirectoryCache
 from .incoming import IncomingCallHandler
 from .views import CACHE_EXTENSION, bp
+
+log = logging.getLogger(__name__)
+WARM_UP_DEADLINE_S = 10.0
 
 
 def init_app(app: Flask) -> None:
@@ -26,3 +34,25 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     # POST /twilio/voice/incoming is answered in front of Flask (see incoming.py).
     app.wsgi_app = IncomingCallHandler(app, cache, app.wsgi_app)  # type: ignore[method-assign]
+
+
+def warm_up(app: Flask) -> None:
+    """Connect and load the directory before the first call reaches this web worker.
+
+    Run by gunicorn as each worker starts (gunicorn.conf.py): otherwise the first calls
+    after a deploy or a worker restart all connect and load at once, and on a busy
+    machine some of them miss /incoming's deadline and get the fallback. A database
+    that is down now is no reason not to start: the calls get the fallback until it is up.
+    """
+    if CACHE_EXTENSION not in getattr(app, "extensions", {}):
+        return  # another WSGI app under the same gunicorn settings (a benchmark's baseline)
+    database = get_db(app)
+    cache: DirectoryCache = app.extensions[CACHE_EXTENSION]
+    try:
+        with deadline(WARM_UP_DEADLINE_S):
+            with database.statement_connection() as connection:
+                connection.fetch_one(text("SELECT 1"), {})
+            with database.Session() as session:
+                cache.get(session)
+    except Exception as error:  # DeadlineExceeded included
+        log.warning("web worker starts cold: the database did not answer (%s)", error)

@@ -165,6 +165,12 @@ class DirectoryCache:
             if now - self._loaded_at < self.max_age:
                 return snapshot
         with self._lock:
+            # Calls that arrived together (a burst on a fresh worker) waited here while
+            # the first of them loaded this version: one load, not one per call.
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.version == version:
+                if utcnow() - self._loaded_at < self.max_age:
+                    return snapshot
             snapshot = DirectorySnapshot.load(session, version, self.defaults)
             self._snapshot, self._loaded_at = snapshot, now
             self.loads += 1

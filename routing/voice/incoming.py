@@ -25,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wsgi import get_current_url
 
 from ..database import get_db
+from ..deadline import DeadlineExceeded, deadline
 from . import calls
 from . import twiml as t
 from .directory import DirectoryCache, DirectorySnapshot
@@ -34,6 +35,10 @@ from .signature import FORBIDDEN, is_signed, log_refusal
 log = logging.getLogger(__name__)
 
 PATH = "/twilio/voice/incoming"
+# The caller is answered within 3 s whatever the database does (PRODUCT.md section 3):
+# routing (pool checkout, connect, the INSERT, a directory reload) gets this long, the
+# rest is margin for reading the request and a loaded machine.
+ROUTE_DEADLINE_S = 2.0
 # Twilio's incoming-call form is about 1 KB; anything far larger is not Twilio.
 MAX_BODY_BYTES = 64 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -75,7 +80,19 @@ class IncomingCallHandler:
             log_refusal("POST", PATH, reason, url, environ.get("REMOTE_ADDR"))
             return _plain(start_response, "403 FORBIDDEN", FORBIDDEN)
         try:
-            document = self.route(form)
+            with deadline(ROUTE_DEADLINE_S):
+                document = self.route(form)
+        except DeadlineExceeded:
+            # The database hangs or crawls: the caller is not kept waiting for it. The
+            # call's row is written later by its status callback (calls.ensure_call).
+            log.warning(
+                "voice webhook %s: no routing within %.1f s for call %s; answering the "
+                "fallback TwiML",
+                PATH,
+                ROUTE_DEADLINE_S,
+                form.get("CallSid"),
+            )
+            document = str(t.degraded(self.app.config))
         except Exception:
             log.exception(
                 "voice webhook %s failed for call %s; answering safe TwiML",

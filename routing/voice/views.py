@@ -1,14 +1,13 @@
 """Twilio voice webhooks. Thin: parse the form, call a service, answer TwiML.
 
-No path here ever answers Twilio with an error: a failure is logged and the caller gets
-TwiML that still reaches a human or a voicemail (see ``_never_fail``).
+No path here ever answers Twilio with an error or keeps it waiting: a failure or a database
+that does not answer in time is logged and the caller gets TwiML, built without the
+database, that still reaches a human or a voicemail (see ``safety.never_fail``).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,6 +19,7 @@ from ..database import get_session
 from . import calls, conference
 from . import twiml as t
 from .directory import DirectoryCache, DirectorySnapshot
+from .safety import never_fail
 from .whisper import whisper_text
 
 log = logging.getLogger(__name__)
@@ -45,33 +45,36 @@ def _int(name: str, source: Any = None) -> int | None:
         return None
 
 
-def _never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
-    """Answer ``on_error()`` TwiML with 200 when the view fails (database down, a bug)."""
+def _generic_whisper() -> VoiceResponse:
+    """The whisper without the database: who is calling is unknown, pressing 1 still connects."""
+    call_sid = request.args.get("call") or request.form.get("ParentCallSid") or ""
+    return t.whisper(
+        "Call for the sales team. Press 1 to take it.",
+        call_sid=call_sid,
+        coordinator_id=_int("coordinator", request.args),
+    )
 
-    def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Response:
-            try:
-                return view(*args, **kwargs)
-            except Exception:
-                log.exception(
-                    "voice webhook %s failed for call %s; answering safe TwiML",
-                    request.path,
-                    request.form.get("CallSid"),
-                )
-                try:
-                    get_session().rollback()
-                except Exception:
-                    log.exception("rollback after a failed voice webhook failed")
-                return t.twiml(on_error())
 
-        return wrapped
+def _answer_without_db() -> VoiceResponse:
+    """A coordinator pressed a key and the database cannot say who took it: 1 connects."""
+    if (request.form.get("Digits") or "").strip() == "1":
+        return t.connect_leg()
+    return t.hang_up_leg()
 
-    return decorator
+
+def _dial_ended_without_db() -> VoiceResponse:
+    """After the coordinators' <Dial>: a call that was taken ends; otherwise voicemail."""
+    if (request.form.get("DialCallStatus") or "").strip() in calls.DIAL_PICKED_UP:
+        return _hangup()
+    return t.voicemail(None)
+
+
+def _fallback_dial() -> VoiceResponse:
+    return t.degraded(current_app.config)
 
 
 @bp.post("/whisper")
-@_never_fail(t.hang_up_leg)
+@never_fail(_generic_whisper)
 def whisper() -> Response:
     """Played to a coordinator who picked up: whose customer is calling; press 1."""
     call_sid = request.args.get("call") or request.form.get("ParentCallSid") or ""
@@ -81,7 +84,7 @@ def whisper() -> Response:
 
 
 @bp.post("/whisper-answer")
-@_never_fail(t.hang_up_leg)
+@never_fail(_answer_without_db)
 def whisper_answer() -> Response:
     """The coordinator's key after the whisper: 1 connects her, anything else hangs up."""
     call_sid = request.args.get("call") or request.form.get("ParentCallSid") or ""
@@ -91,12 +94,8 @@ def whisper_answer() -> Response:
     return t.twiml(t.connect_leg() if taken else t.hang_up_leg())
 
 
-def _voicemail_without_db() -> VoiceResponse:
-    return t.voicemail(None)
-
-
 @bp.post("/dial-complete")
-@_never_fail(_voicemail_without_db)
+@never_fail(_dial_ended_without_db)
 def dial_complete() -> Response:
     """The coordinators' <Dial> ended (DialCallStatus): done, ring again, or voicemail."""
     params = calls.CallParams.from_form(request.form)
@@ -130,7 +129,7 @@ def _hangup() -> VoiceResponse:
 
 
 @bp.post("/recording")
-@_never_fail(t.voicemail_thanks)
+@never_fail(t.voicemail_thanks)
 def recording() -> Response:
     """The voicemail was recorded: store it on the call's enquiry and thank the caller."""
     params = calls.CallParams.from_form(request.form)
@@ -145,7 +144,7 @@ def recording() -> Response:
 
 
 @bp.post("/transcription")
-@_never_fail(t.empty)
+@never_fail(t.empty)
 def transcription() -> Response:
     """Twilio's transcript of a voicemail: stored on the enquiry."""
     params = calls.CallParams.from_form(request.form)
@@ -171,7 +170,7 @@ def _timestamp() -> datetime | None:
 
 
 @bp.post("/status")
-@_never_fail(t.empty)
+@never_fail(t.empty)
 def status() -> Response:
     """Status callback of a call: applied once, in any order; ends missed calls."""
     params = calls.CallParams.from_form(request.form)
@@ -202,7 +201,7 @@ def fallback_dial_complete() -> Response:
 
 
 @bp.post("/conference/pin")
-@_never_fail(t.goodbye_wrong_pin)
+@never_fail(_fallback_dial)
 def conference_pin() -> Response:
     """A teleconference PIN was entered: join the room, ask again, or say goodbye."""
     attempt = _int("attempt", request.args) or 1

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from . import figures
+# Absolute, as the tests import it: pytest imports this folder as the package
+# ``reliability`` (tests/ has no __init__.py), and ``from . import figures`` would be a second
+# module whose table the tests' figures never reach.
+from tests.reliability import figures
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

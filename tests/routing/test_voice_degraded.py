@@ -160,14 +160,24 @@ class TestDatabaseDown:
             ("/twilio/voice/status", lambda root: list(root) == []),
             ("/twilio/voice/recording", lambda root: root.find("Hangup") is not None),
             ("/twilio/voice/dial-complete", lambda root: root.find("Record") is not None),
+            # The coordinator still hears "press 1", and pressing it connects her.
             (
                 "/twilio/voice/whisper?call=CA1&coordinator=1",
-                lambda root: root.find("Hangup") is not None,
+                lambda root: (
+                    root.find("Gather")
+                    .get("action")
+                    .startswith("/twilio/voice/whisper-answer?call=CA1")
+                ),
             ),
+            ("/twilio/voice/whisper-answer?call=CA1&coordinator=1", lambda root: list(root) == []),
+            # A teleconference caller goes to a human rather than being hung up on.
             (
                 "/twilio/voice/conference/pin?attempt=1",
-                lambda root: root.find("Hangup") is not None,
+                lambda root: [n.text for n in root.findall("Dial/Number")] == ["+14155550001"],
             ),
+            ("/twilio/console/transfer/1/2", lambda root: root.find("Dial/Number") is not None),
+            ("/twilio/console/announce/1", lambda root: root.find("Say") is not None),
+            ("/twilio/console/callback/1", lambda root: root.find("Hangup") is not None),
         ],
     )
     def test_no_webhook_ever_answers_an_error(self, client, path, check):
