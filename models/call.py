@@ -121,6 +121,7 @@ class EnquiryKind(enum.StrEnum):
     ABANDONED = "abandoned"
     VOICEMAIL = "voicemail"
     CALLBACK = "callback"
+    FEEDBACK = "feedback"  # a customer's low rating or comment, owned by her account manager
 
 
 class EnquiryStatus(enum.StrEnum):
@@ -133,7 +134,11 @@ class Enquiry(Base):
     """A call that still needs a human: it stays in the queue until resolved."""
 
     __tablename__ = "enquiries"
-    __table_args__ = (Index("ix_enquiries_status_deadline", "status", "sla_deadline"),)
+    __table_args__ = (
+        Index("ix_enquiries_status_deadline", "status", "sla_deadline"),
+        # Reports: enquiries opened in a period.
+        Index("ix_enquiries_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int | None] = mapped_column(
