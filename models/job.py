@@ -6,7 +6,17 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
@@ -102,16 +112,12 @@ class JobFeedback(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    stage: Mapped[FeedbackStage] = mapped_column(
-        Enum(FeedbackStage, native_enum=False, length=20)
-    )
+    stage: Mapped[FeedbackStage] = mapped_column(Enum(FeedbackStage, native_enum=False, length=20))
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The follow-up a low rating or a comment opened for the account manager.
-    enquiry_id: Mapped[int | None] = mapped_column(
-        ForeignKey("enquiries.id", ondelete="SET NULL")
-    )
+    enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("enquiries.id", ondelete="SET NULL"))
 
     job: Mapped[Job] = relationship()
     enquiry: Mapped[Enquiry | None] = relationship()
