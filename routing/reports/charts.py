@@ -8,6 +8,7 @@ stays legible on a narrow screen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -34,15 +35,18 @@ class Chart:
     kind: str
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1
+def _scale(highest: float, top: float | None = None) -> tuple[float, int]:
+    """The top of the scale and how many gridlines divide it, at round values."""
+    if top:
+        return top, int(top) if top <= 10 and top == int(top) else 4
+    if highest <= 0:
+        return 4, 4
+    magnitude = 10 ** math.floor(math.log10(highest / 4))
     for step in (1, 2, 2.5, 5, 10):
-        magnitude = 10 ** (len(str(int(value))) - 1)
-        candidate = step * magnitude
-        if candidate >= value:
-            return candidate
-    return value
+        size = step * magnitude
+        if size >= 1 and size * 4 >= highest:
+            return size * 4, 4
+    return highest, 4
 
 
 def _fmt(value: float) -> str:
@@ -56,7 +60,7 @@ def _coloured(series: Sequence[Series]) -> list[Series]:
     ]
 
 
-def _frame(title: str, top: float, unit: str, labels: Sequence[str]) -> list[str]:
+def _frame(title: str, top: float, ticks: int, unit: str, labels: Sequence[str]) -> list[str]:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -64,9 +68,9 @@ def _frame(title: str, top: float, unit: str, labels: Sequence[str]) -> list[str
         'font-family="system-ui, sans-serif" font-size="12">',
         f"<title>{escape(title)}</title>",
     ]
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    for i in range(ticks + 1):
+        value = top * i / ticks
+        y = TOP + plot_h - plot_h * i / ticks
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="#ddd" stroke-width="1"/>'
@@ -102,8 +106,8 @@ def bar_chart(
     """Stacked bars: one bar per period, one coloured segment per series."""
     series = _coloured(series)
     totals = [sum((s.values[i] or 0) for s in series) for i in range(len(labels))]
-    top = _nice_max(max(totals, default=0))
-    parts = _frame(title, top, unit, labels)
+    top, ticks = _scale(max(totals, default=0))
+    parts = _frame(title, top, ticks, unit, labels)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
     bar = max(slot * 0.7, 1)
@@ -138,8 +142,8 @@ def line_chart(
     """One line per series; a period without a value leaves a gap."""
     series = _coloured(series)
     highest = max((v for s in series for v in s.values if v is not None), default=0)
-    top = top or _nice_max(highest)
-    parts = _frame(title, top, unit, labels)
+    top, ticks = _scale(highest, top)
+    parts = _frame(title, top, ticks, unit, labels)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     count = max(len(labels), 1)
     for s in series:

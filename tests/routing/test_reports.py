@@ -250,3 +250,17 @@ def test_coordinator_may_not_see_reports(client, db_session):
     login(client, coordinator.email)
     assert client.get("/reports/").status_code == 403
     assert client.get("/reports/export.csv").status_code == 403
+
+
+def test_charts_are_plain_svg_with_one_group_per_series():
+    from routing.reports.charts import Series, bar_chart, line_chart
+
+    bars = bar_chart(
+        "Calls <all>", ["2026-03-02", "2026-03-03"], [Series("a", [1, 2]), Series("b", [0, 3])]
+    )
+    assert bars.svg.count('<g class="series"') == 2
+    assert bars.svg.count("<rect") == 3  # a zero draws nothing
+    assert "Calls &lt;all&gt;" in bars.svg and "<script" not in bars.svg
+    lines = line_chart("Rating", ["d1", "d2", "d3"], [Series("early", [4, None, 5])], top=5)
+    assert lines.svg.count("<circle") == 2 and "<polyline" not in lines.svg  # a gap, no line
+    assert [name for name, _ in lines.legend] == ["early"]
