@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -38,18 +38,12 @@ from models import (
 )
 
 from . import sql
+from .call_facts import RESULTS, CallFacts, Metrics, call_facts
 from .period import Filters, Granularity, InvalidPeriod, Period
 from .tables import Table, percent, rounded
 
 __all__ = ["Filters", "Granularity", "InvalidPeriod", "Period", "Report", "build_report"]
 
-RESULTS = (
-    CallResult.ANSWERED,
-    CallResult.VOICEMAIL,
-    CallResult.ABANDONED,
-    CallResult.NO_ANSWER,
-    CallResult.FALLBACK,
-)
 ETA_EMAIL_KINDS = ("introduction", "eta-change")
 LOW_RATING = 2
 
@@ -61,6 +55,7 @@ class Report:
     tables: dict[str, Table] = field(default_factory=dict)
     # Headline figures for the whole period (the cards above the charts).
     totals: dict[str, object] = field(default_factory=dict)
+    facts: CallFacts | None = None
 
     def table(self, key: str) -> Table:
         return self.tables[key]
@@ -83,6 +78,7 @@ def build_report(session: Session, period: Period, now: datetime, filters: Filte
     sql.prepare(session)
     report = Report(period, filters)
     for builder in (
+        _call_facts,
         _calls,
         _outcomes,
         _status_calls,
@@ -113,22 +109,26 @@ def _call_filter(report: Report, *, coordinator_column=None):
     return conditions
 
 
+def _call_facts(session: Session, report: Report, now: datetime) -> None:
+    period, filters = report.period, report.filters
+    conditions = [
+        Call.started_at >= period.start,
+        Call.started_at < period.end,
+        func.coalesce(Call.result, "") != CallResult.TELECONFERENCE.value,
+    ]
+    if filters.line_id:
+        conditions.append(Call.line_id == filters.line_id)
+    report.facts = call_facts(
+        session, _bucket(period, Call.started_at), conditions, filters.coordinator_id
+    )
+    report.facts.by_bucket = {sql.as_date(k): v for k, v in report.facts.by_bucket.items()}
+    report.facts.disposed_by_bucket = {
+        sql.as_date(k): v for k, v in report.facts.disposed_by_bucket.items()
+    }
+
+
 def _calls(session: Session, report: Report, now: datetime) -> None:
     period = report.period
-    bucket = _bucket(period, Call.started_at).label("bucket")
-    answered = Call.result == CallResult.ANSWERED.value
-    rows = session.execute(
-        select(
-            bucket,
-            func.count(),
-            *(_sum(Call.result == r.value) for r in RESULTS),
-            func.sum(case((answered, Call.ring_seconds))),
-            _sum(answered & Call.ring_seconds.is_not(None)),
-        )
-        .where(*_call_filter(report))
-        .group_by(bucket)
-    ).all()
-    data = _by_bucket(period, rows)
     table = Table(
         "calls",
         "Calls by what became of them",
@@ -148,62 +148,47 @@ def _calls(session: Session, report: Report, now: datetime) -> None:
         filtered_by=("line", "coordinator"),
         note="With a coordinator chosen, only the calls she answered.",
     )
-    totals = [0] * 8
+    total = Metrics()
     for day in period.buckets():
-        calls, ans, vm, ab, na, fb, ring_sum, ring_n = (int(v or 0) for v in data.get(day, [0] * 8))
-        for i, v in enumerate((calls, ans, vm, ab, na, fb, ring_sum, ring_n)):
-            totals[i] += v
-        table.rows.append(
-            [
-                period.label(day),
-                calls,
-                ans,
-                vm,
-                ab,
-                na,
-                fb,
-                percent(ans, calls),
-                percent(ab, calls),
-                percent(vm, calls),
-                rounded(ring_sum / ring_n) if ring_n else None,
-            ]
-        )
-    calls, ans, vm, ab, _na, _fb, ring_sum, ring_n = totals
+        m = report.facts.by_bucket.get(day, Metrics())
+        total.add(m)
+        table.rows.append([period.label(day), *_call_row(m)])
     report.totals.update(
-        calls=calls,
-        answered=ans,
-        answer_rate=percent(ans, calls),
-        abandoned_share=percent(ab, calls),
-        voicemail_share=percent(vm, calls),
-        time_to_answer=rounded(ring_sum / ring_n) if ring_n else None,
+        calls=total["calls"],
+        answered=total["answered"],
+        answer_rate=percent(total["answered"], total["calls"]),
+        abandoned_share=percent(total["abandoned"], total["calls"]),
+        voicemail_share=percent(total["voicemail"], total["calls"]),
+        time_to_answer=rounded(total["ring_sum"] / total["ring_n"]) if total["ring_n"] else None,
     )
     report.tables["calls"] = table
 
 
+def _call_row(m: Metrics) -> list:
+    calls = m["calls"]
+    return [
+        calls,
+        *(m[r.value] for r in RESULTS),
+        percent(m["answered"], calls),
+        percent(m["abandoned"], calls),
+        percent(m["voicemail"], calls),
+        rounded(m["ring_sum"] / m["ring_n"]) if m["ring_n"] else None,
+    ]
+
+
 def _outcomes(session: Session, report: Report, now: datetime) -> None:
     period = report.period
-    bucket = _bucket(period, Call.started_at).label("bucket")
     outcomes = list(Outcome)
-    answered = Call.result == CallResult.ANSWERED.value
-    rows = session.execute(
-        select(
-            bucket,
-            *(_sum(Call.outcome == o) for o in outcomes),
-            _sum(answered & Call.outcome.is_(None)),
-        )
-        .where(*_call_filter(report, coordinator_column=Call.disposed_by_id))
-        .group_by(bucket)
-    ).all()
-    data = _by_bucket(period, rows)
     table = Table(
         "outcomes",
         "Calls by outcome (disposition)",
         ["period", *(o.value.replace("_", " ") for o in outcomes), "answered, not disposed"],
         filtered_by=("line", "coordinator"),
+        note="With a coordinator chosen, the calls she disposed.",
     )
     for day in period.buckets():
-        values = [int(v or 0) for v in data.get(day, [0] * (len(outcomes) + 1))]
-        table.rows.append([period.label(day), *values])
+        m = report.facts.disposed_by_bucket.get(day, Metrics())
+        table.rows.append([period.label(day), *(m[o.value] for o in outcomes), m["undisposed"]])
     report.tables["outcomes"] = table
 
 
@@ -288,26 +273,6 @@ def _status_calls(session: Session, report: Report, now: datetime) -> None:
 
 def _lead_capture(session: Session, report: Report, now: datetime) -> None:
     period = report.period
-    bucket = _bucket(period, Call.started_at).label("bucket")
-    full = and_(
-        Call.caller_declined.is_not(True),
-        Customer.id.is_not(None),
-        func.coalesce(Customer.name, "") != "",
-        func.coalesce(Customer.email, "") != "",
-        func.coalesce(Customer.phone, "") != "",
-    )
-    rows = session.execute(
-        select(bucket, func.count(), _sum(full), _sum(Call.caller_declined.is_(True)))
-        .select_from(Call)
-        .outerjoin(Customer, Customer.id == Call.customer_id)
-        .where(
-            *_call_filter(report),
-            Call.result == CallResult.ANSWERED.value,
-            or_(Call.outcome.is_(None), Call.outcome != Outcome.WRONG_NUMBER),
-        )
-        .group_by(bucket)
-    ).all()
-    data = _by_bucket(period, rows)
     table = Table(
         "lead_capture",
         "Lead capture on answered calls",
@@ -316,16 +281,17 @@ def _lead_capture(session: Session, report: Report, now: datetime) -> None:
         note="Answered calls except wrong numbers: name, email and phone known, "
         "declined, or missing.",
     )
-    sums = [0, 0, 0]
+    total = Metrics()
     for day in period.buckets():
-        answered, full_n, declined = (int(v or 0) for v in data.get(day, (0, 0, 0)))
-        sums = [sums[0] + answered, sums[1] + full_n, sums[2] + declined]
-        missing = answered - full_n - declined
+        m = report.facts.by_bucket.get(day, Metrics())
+        total.add(m)
+        lead, full, declined = m["lead"], m["lead_full"], m["lead_declined"]
         table.rows.append(
-            [period.label(day), answered, full_n, declined, missing, percent(full_n, answered)]
+            [period.label(day), lead, full, declined, lead - full - declined, percent(full, lead)]
         )
     report.totals.update(
-        lead_capture=percent(sums[1], sums[0]), leads_missing=sums[0] - sums[1] - sums[2]
+        lead_capture=percent(total["lead_full"], total["lead"]),
+        leads_missing=total["lead"] - total["lead_full"] - total["lead_declined"],
     )
     report.tables["lead_capture"] = table
 
@@ -723,72 +689,55 @@ def _feedback_follow_ups(session: Session, report: Report, conditions) -> None:
 
 
 def _lines(session: Session, report: Report, now: datetime) -> None:
-    answered = Call.result == CallResult.ANSWERED.value
-    missed = Call.result.in_(
-        (CallResult.VOICEMAIL.value, CallResult.ABANDONED.value, CallResult.NO_ANSWER.value)
-    )
-    rows = session.execute(
-        select(
-            Salesperson.name,
-            Line.public_number,
-            func.count(Call.id),
-            _sum(answered),
-            _sum(missed),
+    by_line = {k: v for k, v in report.facts.by_line.items() if k is not None}
+    names = {
+        line_id: (name, number)
+        for line_id, name, number in session.execute(
+            select(Line.id, Salesperson.name, Line.public_number)
+            .join(Salesperson, Salesperson.id == Line.salesperson_id)
+            .where(Line.id.in_(list(by_line)))
         )
-        .join(Line, Line.id == Call.line_id)
-        .join(Salesperson, Salesperson.id == Line.salesperson_id)
-        .where(*_call_filter(report))
-        .group_by(Salesperson.name, Line.public_number)
-        .order_by(func.count(Call.id).desc(), Salesperson.name, Line.public_number)
-    ).all()
+    }
     table = Table(
         "lines",
         "By salesperson's line",
         ["salesperson", "old number", "calls", "answered", "missed", "answer rate (%)"],
         filtered_by=("line", "coordinator"),
     )
-    for name, number, calls, ans, mis in rows:
-        table.rows.append(
-            [name, number, int(calls), int(ans), int(mis), percent(int(ans), int(calls))]
+    rows = []
+    for line_id, m in by_line.items():
+        name, number = names[line_id]
+        missed = m["voicemail"] + m["abandoned"] + m["no-answer"]
+        rows.append(
+            [name, number, m["calls"], m["answered"], missed, percent(m["answered"], m["calls"])]
         )
+    table.rows = sorted(rows, key=lambda r: (-r[2], r[0], r[1]))
     report.tables["lines"] = table
 
 
 def _coordinators(session: Session, report: Report, now: datetime) -> None:
-    period = report.period
-    in_period = [Call.started_at >= period.start, Call.started_at < period.end]
-    if report.filters.line_id:
-        in_period.append(Call.line_id == report.filters.line_id)
-    disposed = dict(
-        session.execute(
-            select(Call.disposed_by_id, func.count())
-            .where(*in_period, Call.disposed_by_id.is_not(None))
-            .group_by(Call.disposed_by_id)
-        ).all()
-    )
-    rows = session.execute(
-        select(
-            User.id,
-            User.name,
-            func.count(Call.id),
-            func.avg(Call.ring_seconds),
-            func.avg(Call.talk_seconds),
-        )
-        .join(User, User.id == Call.answered_by_id)
-        .where(*in_period)
-        .group_by(User.id, User.name)
-        .order_by(func.count(Call.id).desc(), User.name)
-    ).all()
+    facts, chosen = report.facts, report.filters.coordinator_id
+    people = {k for k in (*facts.by_answerer, *facts.by_disposer) if k is not None}
+    if chosen:
+        people &= {chosen}
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
     table = Table(
         "coordinators",
         "By coordinator",
         ["coordinator", "calls answered", "calls disposed", "time to answer (s)", "talk time (s)"],
         filtered_by=("line", "coordinator"),
     )
-    for user_id, name, count, ring, talk in rows:
-        if report.filters.coordinator_id and user_id != report.filters.coordinator_id:
-            continue
-        table.rows.append(
-            [name, int(count), int(disposed.get(user_id, 0)), rounded(ring), rounded(talk)]
+    rows = []
+    for person in people:
+        m = facts.by_answerer.get(person, Metrics())
+        rows.append(
+            [
+                names.get(person, "(removed user)"),
+                m["answered"],
+                facts.by_disposer.get(person, Metrics())["calls"],
+                rounded(m["ring_sum"] / m["ring_n"]) if m["ring_n"] else None,
+                rounded(m["talk_sum"] / m["talk_n"]) if m["talk_n"] else None,
+            ]
         )
+    table.rows = sorted(rows, key=lambda r: (-r[1], r[0]))
     report.tables["coordinators"] = table

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+REPORT_TIMEOUT_MS = 30_000
 
 
 def _quoted(zone: str) -> str:
@@ -117,8 +118,21 @@ def _sqlite_end_of_day(stored: str | None, zone: str) -> str | None:
 
 
 def prepare(session: Session) -> None:
-    """Register the SQLite stand-ins on the session's connection (PostgreSQL: nothing)."""
+    """Ready the session's connection for report queries.
+
+    PostgreSQL: no JIT for this transaction (compiling the report's many expressions cost
+    5.9 s of a 13 s query on a year of a million calls, and saved far less), and a longer
+    statement timeout than a console page's (``DB_STATEMENT_TIMEOUT_MS``): a year's report
+    on a busy server may take a few seconds, and it is read-only. SQLite: register the
+    time-zone stand-ins.
+    """
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL jit = off")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {REPORT_TIMEOUT_MS}")
+        # Group in memory rather than sort on disk (a few thousand groups, many rows).
+        connection.exec_driver_sql("SET LOCAL work_mem = '32MB'")
+        return
     if connection.dialect.name != "sqlite":
         return
     raw = connection.connection.driver_connection
