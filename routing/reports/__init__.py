@@ -19,7 +19,7 @@ from .tables import cell_text, to_csv
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-DEFAULT_DAYS = 28
+DEFAULT_WEEKS = 12  # this week and the eleven before it: the trend, week by week
 # Longer periods default to weekly buckets.
 WEEKLY_FROM_DAYS = 42
 SECTIONS = (
@@ -73,7 +73,8 @@ def _requested_report() -> Report:
     calendar = BusinessCalendar.load(session, current_app.config["TIMEZONE"])
     now = utcnow()
     today = calendar.local(now).date()
-    first = _parse_day("from", today - timedelta(days=DEFAULT_DAYS - 1))
+    this_monday = today - timedelta(days=today.weekday())
+    first = _parse_day("from", this_monday - timedelta(weeks=DEFAULT_WEEKS - 1))
     last = _parse_day("to", today)
     try:
         period = Period.of_days(calendar.timezone, first, last, _parse_granularity(first, last))

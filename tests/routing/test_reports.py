@@ -264,3 +264,18 @@ def test_charts_are_plain_svg_with_one_group_per_series():
     lines = line_chart("Rating", ["d1", "d2", "d3"], [Series("early", [4, None, 5])], top=5)
     assert lines.svg.count("<circle") == 2 and "<polyline" not in lines.svg  # a gap, no line
     assert [name for name, _ in lines.legend] == ["early"]
+
+
+def test_default_page_is_twelve_whole_weeks(admin_client):
+    html = admin_client.get("/reports/").get_data(as_text=True)
+    first = date.fromisoformat(
+        re.search(r'id="from" name="from" type="date" value="([\d-]+)"', html)[1]
+    )
+    last = date.fromisoformat(re.search(r'id="to" name="to" type="date" value="([\d-]+)"', html)[1])
+    assert first.weekday() == 0 and 77 <= (last - first).days <= 83
+    assert '<option value="week" selected>' in html
+    assert html.count('data-table="calls"') == 1
+    assert (
+        len(re.findall(r"<td>week of ", html.split('data-table="calls"')[1].split("</table>")[0]))
+        == 12
+    )
