@@ -52,7 +52,7 @@ def _parse_id(name: str) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or int(raw) > 2**31 - 1:
         raise ValidationFailed(f"'{name}' must be chosen from the list", {name: raw})
     return int(raw)
 

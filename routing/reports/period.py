@@ -46,6 +46,8 @@ class Period:
             raise InvalidPeriod("the period ends before it starts")
         if (last - first).days >= MAX_DAYS:
             raise InvalidPeriod("a report covers at most one year (366 days)")
+        if first.year < 1970 or last.year > 2999:
+            raise InvalidPeriod("a report covers dates from 1970 to 2999")
         return cls(
             first,
             last,

@@ -236,6 +236,8 @@ def test_bad_input_is_a_clear_error(admin_client):
         ("from=yesterday", "must be a date"),
         ("by=month", "must be day or week"),
         ("line=abc", "must be chosen"),
+        ("manager=99999999999999999999", "must be chosen"),
+        ("from=9999-12-31&to=9999-12-31", "from 1970 to 2999"),
         ("from=2025-01-01&to=2026-03-01", "at most one year"),
     ):
         response = admin_client.get(f"/reports/?{query}")
