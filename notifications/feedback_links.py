@@ -73,7 +73,10 @@ def read_token(secret_key: str, token: str, now: datetime) -> FeedbackLink:
         raise BadLink("This feedback link is not valid.") from None
     if not isinstance(job_id, int) or not isinstance(expires, int):
         raise BadLink("This feedback link is not valid.")
-    expires_at = datetime.fromtimestamp(expires, UTC)
+    try:
+        expires_at = datetime.fromtimestamp(expires, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise BadLink("This feedback link is not valid.") from None
     if now >= expires_at:
         raise ExpiredLink(job_id)
     return FeedbackLink(job_id, stage, expires_at)
