@@ -3,8 +3,9 @@
 Run alone: ``python -m bench.console_pages [--customers 50000] [--calls 100000]
 [--database-url URL] [--repeat 30]``.
 
-Seeds a fresh database with many customers, calls (a few of them live), jobs, missed
-enquiries and appointments, logs a coordinator in, then measures the median time of each
+Seeds a fresh database with many customers, calls over the past year (a few of them
+live), jobs (half delivered), missed enquiries and appointments, logs a coordinator in
+(and an admin, for the reports page over a year), then measures the median time of each
 console page through the WSGI app in the same run, against a baseline: ``/healthz``
 (one trivial query through the same app, session and middleware). Prints milliseconds
 and the ratio to the baseline, and writes JSON to ``bench/results/``.
@@ -47,6 +48,14 @@ from routing.security import hash_password
 RESULTS = Path(__file__).resolve().parent / "results"
 PASSWORD = "bench-password"
 SALESPEOPLE = 20
+RESULTS_CYCLE = ("answered",) * 7 + ("voicemail", "abandoned", "no-answer")
+OUTCOMES_CYCLE = (
+    "GENERAL_ENQUIRY",
+    "APPOINTMENT",
+    "ACCOUNT_MANAGEMENT",
+    "GENERAL_ENQUIRY",
+    "REFUND_REQUEST",
+)
 
 
 def seed(url: str, customers: int, calls: int) -> dict[str, int]:
@@ -71,6 +80,18 @@ def seed(url: str, customers: int, calls: int) -> dict[str, int]:
                 password_hash=hash_password(PASSWORD),
                 active=True,
                 available=True,
+                capacity=0,
+                created_at=now,
+            )
+        )
+        conn.execute(
+            insert(User).values(
+                email="ada@bench.example.com",
+                name="Ada Bench",
+                role=Role.ADMIN,
+                password_hash=hash_password(PASSWORD),
+                active=True,
+                available=False,
                 capacity=0,
                 created_at=now,
             )
@@ -150,9 +171,13 @@ def seed(url: str, customers: int, calls: int) -> dict[str, int]:
                     "reference": f"ORD-{i:07d}",
                     "customer_id": customer_ids[i * 3 % len(customer_ids)],
                     "account_manager_id": managers[i % len(managers)],
-                    "eta_date": (now + timedelta(days=i % 30)).date(),
-                    "status": "open",
-                    "created_at": now,
+                    # Half delivered over the past year, some after their ETA.
+                    "eta_date": (now + timedelta(days=i % 30 - (0 if i % 2 else 370))).date()
+                    if i % 2
+                    else (now - timedelta(days=i % 360 + 3)).date(),
+                    "status": "open" if i % 2 else "delivered",
+                    "delivered_at": None if i % 2 else now - timedelta(days=i % 360, hours=i % 7),
+                    "created_at": now - timedelta(days=i % 360 + 10),
                     "updated_at": now,
                 }
                 for i in range(customers // 3)
@@ -162,7 +187,9 @@ def seed(url: str, customers: int, calls: int) -> dict[str, int]:
             rows = []
             for i in range(start, min(calls, start + batch)):
                 customer = customer_ids[i % len(customer_ids)]
-                age = timedelta(minutes=calls - i)
+                # Spread over the past year, the newest last.
+                age = timedelta(minutes=(calls - i) * 525_000 // calls)
+                result = RESULTS_CYCLE[i % len(RESULTS_CYCLE)]
                 rows.append(
                     {
                         "call_sid": f"CA{i:032x}",
@@ -176,13 +203,14 @@ def seed(url: str, customers: int, calls: int) -> dict[str, int]:
                         "last_sequence": 3,
                         "within_hours": True,
                         "status": "completed",
-                        "result": "answered",
+                        "result": result,
                         "started_at": now - age,
                         "ended_at": now - age + timedelta(minutes=3),
-                        "answered_by_id": coordinator,
-                        "answered_at": now - age,
-                        "outcome": "general_enquiry",
-                        "disposed_at": now - age,
+                        "answered_by_id": coordinator if result == "answered" else None,
+                        "answered_at": now - age if result == "answered" else None,
+                        "ring_seconds": 3 + i % 17,
+                        "outcome": OUTCOMES_CYCLE[i % 5] if result == "answered" else None,
+                        "disposed_at": now - age if result == "answered" else None,
                         "disposition_notes": f"note {i}",
                         "caller_declined": False,
                         "disposition_details": {},
@@ -311,6 +339,23 @@ def main(argv: list[str] | None = None) -> int:
             "home": "/",
         }
         timings = {label: measure(client, path, args.repeat) for label, path in pages.items()}
+        admin = app.test_client()
+        if (
+            admin.post(
+                "/login", data={"email": "ada@bench.example.com", "password": PASSWORD}
+            ).status_code
+            != 302
+        ):
+            raise SystemExit("could not log the admin in")
+        today = utcnow().date()
+        year = f"from={today - timedelta(days=364)}&to={today}"
+        reports = {
+            "reports, a year by week": f"/reports/?{year}&by=week",
+            "reports, a year by week, one manager": f"/reports/?{year}&by=week&manager=3",
+            "reports CSV, a year by day": f"/reports/export.csv?{year}&by=day",
+        }
+        for label, path in reports.items():
+            timings[label] = measure(admin, path, max(3, args.repeat // 5))
         with app.app_context():
             from routing.database import get_db
 

@@ -26,7 +26,7 @@ from .customer import Customer
 from .db import Database, make_engine
 from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
 from .hours import BusinessCalendar, bump_directory_version, directory_version
-from .job import OPEN_JOB_STATUSES, EtaChange, Job, JobStatus
+from .job import OPEN_JOB_STATUSES, EtaChange, FeedbackStage, Job, JobFeedback, JobStatus
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
 
 __all__ = [
@@ -53,8 +53,10 @@ __all__ = [
     "EnquiryStatus",
     "EtaChange",
     "EtaOverride",
+    "FeedbackStage",
     "Holiday",
     "Job",
+    "JobFeedback",
     "JobStatus",
     "Line",
     "OrgSettings",

@@ -101,7 +101,11 @@ class Task(Base):
     """Follow-up work for a person: call a customer back, try to save a sale."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_assignee_status_due", "assignee_id", "status", "due_at"),
+        # Reports: refund requests (save-the-sale tasks) opened in a period.
+        Index("ix_tasks_kind_created", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[TaskKind] = mapped_column(Enum(TaskKind, native_enum=False, length=20))

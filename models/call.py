@@ -129,6 +129,7 @@ class EnquiryKind(enum.StrEnum):
     ABANDONED = "abandoned"
     VOICEMAIL = "voicemail"
     CALLBACK = "callback"
+    FEEDBACK = "feedback"  # a customer's low rating or comment, owned by her account manager
 
 
 class EnquiryStatus(enum.StrEnum):
@@ -144,6 +145,8 @@ class Enquiry(Base):
     __table_args__ = (
         Index("ix_enquiries_status_deadline", "status", "sla_deadline"),
         Index("ix_enquiries_owner_status", "owner_id", "status"),
+        # Reports: enquiries opened in a period.
+        Index("ix_enquiries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .customer import Customer, trigram_index
 from .directory import User
+
+if TYPE_CHECKING:
+    from .call import Enquiry
 
 
 class JobStatus(enum.StrEnum):
@@ -25,7 +39,8 @@ OPEN_JOB_STATUSES = (JobStatus.OPEN, JobStatus.IN_PROGRESS)
 
 class Job(Base):
     __tablename__ = "jobs"
-    # The home page cuts open jobs by ETA and recent feedback, for one manager or the team.
+    # The home page cuts open jobs by ETA and recent feedback, for one manager or the team;
+    # reports read jobs delivered in a period (ETA reliability).
     __table_args__ = (
         Index("ix_jobs_manager_status", "account_manager_id", "status"),
         Index("ix_jobs_status_eta_date", "status", "eta_date"),
@@ -33,6 +48,7 @@ class Job(Base):
         Index("ix_jobs_manager_status_eta_date", "account_manager_id", "status", "eta_date"),
         Index("ix_jobs_manager_status_eta_at", "account_manager_id", "status", "eta_at"),
         Index("ix_jobs_feedback_at", "feedback_at"),
+        Index("ix_jobs_delivered_at", "delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,3 +98,32 @@ class EtaChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="eta_changes")
+
+
+class FeedbackStage(enum.StrEnum):
+    """When the customer was asked: early (introduction email) or at delivery."""
+
+    EARLY = "early"
+    DELIVERED = "delivered"
+
+
+class JobFeedback(Base):
+    """A customer's answer to a feedback link: one per job and stage."""
+
+    __tablename__ = "job_feedback"
+    __table_args__ = (
+        UniqueConstraint("job_id", "stage"),
+        Index("ix_job_feedback_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    stage: Mapped[FeedbackStage] = mapped_column(Enum(FeedbackStage, native_enum=False, length=20))
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The follow-up a low rating or a comment opened for the account manager.
+    enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("enquiries.id", ondelete="SET NULL"))
+
+    job: Mapped[Job] = relationship()
+    enquiry: Mapped[Enquiry | None] = relationship()

@@ -22,7 +22,11 @@ class EmailStatus(enum.StrEnum):
 
 class OutboundEmail(Base):
     __tablename__ = "outbound_emails"
-    __table_args__ = (Index("ix_outbound_emails_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbound_emails_due", "status", "next_attempt_at"),
+        # Reports: emails of one kind sent in a period (ETA emails per week).
+        Index("ix_outbound_emails_kind_sent", "kind", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))

@@ -19,13 +19,13 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import (
     EmailStatus,
     EtaChange,
+    FeedbackStage,
     Job,
     OutboundEmail,
     Role,
@@ -36,13 +36,13 @@ from models.directory import current_settings
 from models.hours import BusinessCalendar
 
 from .eta import Eta
+from .feedback_links import feedback_url
 from .outbox import enqueue_email
 from .templates import render_email
 
 CUSTOMER_ETA_KINDS = ("introduction", "eta-change")
 # Emails about a promise that no longer stands once the job is delivered or cancelled.
 PROMISE_KINDS = ("eta-change", "eta-at-risk", "eta-passed")
-FEEDBACK_SALT = "job-feedback"
 
 
 def _org_name(session: Session) -> str:
@@ -116,8 +116,21 @@ def customer_was_introduced(session: Session, job: Job) -> bool:
     )
 
 
-def introduction(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> None:
-    """The customer meets her account manager: ETA, promise to follow up, how to reach her."""
+def introduction(
+    session: Session, job: Job, tz: ZoneInfo, now: datetime, settings: Any = None
+) -> None:
+    """The customer meets her account manager: ETA, promise to follow up, how to reach her.
+
+    With ``settings`` (``secret_key``, ``public_base_url``) the email asks "how are we doing
+    so far?" with a signed, expiring one-click rating link.
+    """
+    link = (
+        feedback_url(
+            settings.public_base_url, settings.secret_key, job.id, FeedbackStage.EARLY, now
+        )
+        if settings is not None
+        else ""
+    )
     _enqueue(
         session,
         job,
@@ -126,8 +139,26 @@ def introduction(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> Non
         now=now,
         to_customer=True,
         sender=job.account_manager,
-        context={"eta": Eta.of_job(job).iso()},
+        context={"eta": Eta.of_job(job).iso(), "feedback_url": link},
+        **_introduction_context(session, job, tz, link),
+    )
+
+
+def _introduction_context(session: Session, job: Job, tz: ZoneInfo, link: str) -> dict[str, Any]:
+    return {
         **_base_context(session, job, tz),
+        "feedback_url": link,
+        "feedback_urls": [(n, f"{link}?rating={n}") for n in range(1, 6)] if link else [],
+    }
+
+
+def _render_introduction(session: Session, job: Job, tz: ZoneInfo, email: OutboundEmail):
+    """The introduction again (new ETA or manager), keeping the link it was written with."""
+    link = (email.context or {}).get("feedback_url", "")
+    return render_email(
+        "introduction",
+        recipient_name=job.customer.name,
+        **_introduction_context(session, job, tz, link),
     )
 
 
@@ -220,16 +251,14 @@ def eta_changed(
         return  # not introduced yet (no account manager): the introduction will carry it
     if latest.status == EmailStatus.PENDING:
         if latest.kind == "introduction":
-            rendered = render_email(
-                "introduction", recipient_name=job.customer.name, **_base_context(session, job, tz)
-            )
+            rendered = _render_introduction(session, job, tz, latest)
             if _rewrite_if_pending(
                 session,
                 latest,
                 subject=rendered.subject,
                 text_body=rendered.text_body,
                 html_body=rendered.html_body,
-                context={"eta": new.iso()},
+                context={**(latest.context or {}), "eta": new.iso()},
             ):
                 return
         else:
@@ -297,9 +326,7 @@ def resign_pending_customer_emails(session: Session, job: Job, tz: ZoneInfo) -> 
     ).all()
     for email in pending:
         if email.kind == "introduction":
-            rendered = render_email(
-                "introduction", recipient_name=job.customer.name, **_base_context(session, job, tz)
-            )
+            rendered = _render_introduction(session, job, tz, email)
         else:
             told = Eta.from_iso(email.context["old_eta"])
             rendered = _render_eta_change(session, job, told, email.context.get("reason"), tz)
@@ -404,27 +431,10 @@ def watch_eta(session: Session, job: Job, tz: ZoneInfo, now: datetime, base_url:
     )
 
 
-def feedback_serializer(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt=FEEDBACK_SALT)
-
-
-def feedback_token(secret_key: str, job: Job) -> str:
-    return feedback_serializer(secret_key).dumps({"job": job.id})
-
-
-def job_id_from_feedback_token(secret_key: str, token: str) -> int | None:
-    """The job a feedback link belongs to, or None when the link was tampered with."""
-    try:
-        data = feedback_serializer(secret_key).loads(token)
-    except BadSignature:
-        return None
-    job_id = data.get("job") if isinstance(data, dict) else None
-    return job_id if isinstance(job_id, int) else None
-
-
 def delivered(session: Session, job: Job, tz: ZoneInfo, settings: Any, now: datetime) -> None:
-    token = feedback_token(settings.secret_key, job)
-    base = settings.public_base_url.rstrip("/")
+    link = feedback_url(
+        settings.public_base_url, settings.secret_key, job.id, FeedbackStage.DELIVERED, now
+    )
     _enqueue(
         session,
         job,
@@ -433,13 +443,23 @@ def delivered(session: Session, job: Job, tz: ZoneInfo, settings: Any, now: date
         now=now,
         to_customer=True,
         sender=job.account_manager,
-        feedback_url=f"{base}/feedback/{token}",
-        feedback_urls=[(n, f"{base}/feedback/{token}?rating={n}") for n in range(1, 6)],
+        feedback_url=link,
+        feedback_urls=[(n, f"{link}?rating={n}") for n in range(1, 6)],
         **_base_context(session, job, tz),
     )
 
 
-def low_rating_alert(session: Session, job: Job, tz: ZoneInfo, now: datetime) -> None:
+def low_rating_alert(
+    session: Session,
+    job: Job,
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    rating: int,
+    comment: str | None,
+    stage: FeedbackStage = FeedbackStage.DELIVERED,
+) -> None:
+    """The account manager hears of a low rating or a comment (early: "so far")."""
     manager = job.account_manager
     if manager is None:
         return
@@ -447,11 +467,12 @@ def low_rating_alert(session: Session, job: Job, tz: ZoneInfo, now: datetime) ->
         session,
         job,
         "feedback-low-rating",
-        f"job:{job.id}:feedback-low-rating",
+        f"job:{job.id}:feedback-{stage.value}",
         now=now,
         to=manager,
-        rating=job.feedback_rating,
-        comment=job.feedback_comment or "",
+        rating=rating,
+        comment=comment or "",
+        early=stage is FeedbackStage.EARLY,
         **_base_context(session, job, tz),
     )
 

@@ -439,7 +439,7 @@ def assign_account_manager(
     tz = settings.zone(session)
     job_emails.assignment(session, job, manager, tz, entry.id, now)
     if previous is None and not job_emails.customer_was_introduced(session, job):
-        job_emails.introduction(session, job, tz, now)
+        job_emails.introduction(session, job, tz, now, settings)
     elif previous is not None:
         job_emails.handover(session, job, previous, tz, entry.id, now)
         job_emails.resign_pending_customer_emails(session, job, tz)

@@ -1,38 +1,61 @@
-"""Public feedback page linked from the delivered email (signed token, no login)."""
+"""Public feedback pages linked from the introduction and delivered emails (signed, no login)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
-from models import Job
+from models import FeedbackStage, Job, utcnow
 from models.hours import BusinessCalendar
-from notifications.feedback import AlreadyAnswered, FeedbackError, record_feedback
-from notifications.job_emails import job_id_from_feedback_token
+from notifications.feedback import (
+    AlreadyAnswered,
+    FeedbackError,
+    answer_for,
+    record_feedback,
+)
+from notifications.feedback_links import BadLink, ExpiredLink, FeedbackLink, read_token
 
 from .database import get_session
 
 bp = Blueprint("feedback", __name__)
 
 
-def _job_for(token: str) -> Job:
-    job_id = job_id_from_feedback_token(current_app.config["SECRET_KEY"], token)
-    job = get_session().get(Job, job_id) if job_id is not None else None
+def _closed_link(message: str, status: int, job: Job | None = None):
+    return render_template("feedback.html", closed=message, job=job), status
+
+
+def _read(token: str, now) -> tuple[FeedbackLink | None, Job | None, object]:
+    """The link and its job, or the page saying why nothing can be recorded with it."""
+    session = get_session()
+    try:
+        link = read_token(current_app.config["SECRET_KEY"], token, now)
+    except BadLink:
+        return None, None, _closed_link("This feedback link is not valid.", 404)
+    except ExpiredLink as exc:
+        job = session.get(Job, exc.job_id)
+        return None, None, _closed_link("This feedback link has expired.", 410, job)
+    job = session.get(Job, link.job_id)
     if job is None:
-        abort(404, description="This feedback link is not valid.")
-    return job
+        return None, None, _closed_link("This feedback link is not valid.", 404)
+    return link, job, None
 
 
 @bp.route("/feedback/<token>", methods=["GET", "POST"])
 def feedback(token: str):
-    """Rate a delivered job 1–5 with an optional comment; one answer per job."""
-    job = _job_for(token)
+    """Rate a job 1–5 with an optional comment: early ("so far") or at delivery, once each."""
+    now = utcnow()
+    link, job, refusal = _read(token, now)
+    if refusal is not None:
+        return refusal
     session = get_session()
-    if job.feedback_at is not None:
-        return render_template("feedback.html", job=job, answered=True)
+    stage = link.stage
+    early = stage is FeedbackStage.EARLY
+    previous = answer_for(session, job, stage)
+    if previous is not None:
+        return render_template("feedback.html", job=job, early=early, answered=previous)
     chosen = request.values.get("rating", "")
     if request.method == "GET":
-        return render_template("feedback.html", job=job, chosen=chosen, comment="")
+        return render_template("feedback.html", job=job, early=early, chosen=chosen, comment="")
     comment = request.form.get("comment", "")
     tz = BusinessCalendar.load(session, current_app.config["TIMEZONE"]).timezone
     try:
@@ -43,15 +66,25 @@ def feedback(token: str):
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        record_feedback(session, job, rating=chosen, comment=comment, tz=tz)
+        answer = record_feedback(
+            session, job, stage=stage, rating=chosen, comment=comment, tz=tz, now=now
+        )
     except AlreadyAnswered:
         session.rollback()
-        return render_template("feedback.html", job=job, answered=True), 409
+        previous = answer_for(session, job, stage)
+        return render_template("feedback.html", job=job, early=early, answered=previous), 409
     except FeedbackError as exc:
         session.rollback()
         return (
-            render_template("feedback.html", job=job, chosen=chosen, comment=comment, error=exc),
+            render_template(
+                "feedback.html",
+                job=job,
+                early=early,
+                chosen=chosen,
+                comment=comment,
+                error=exc,
+            ),
             422,
         )
     session.commit()
-    return render_template("feedback.html", job=job, thanks=True)
+    return render_template("feedback.html", job=job, early=early, thanks=answer)
