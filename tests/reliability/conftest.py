@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from . import figures
+# The module the tests record into: this conftest alone would import it as
+# "reliability.figures" (tests/ has no __init__.py), a second copy with its own figures.
+from tests.reliability import figures
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
