@@ -49,10 +49,10 @@ def baseline(stub: SendGridStub, url: str, count: int) -> float:
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=CONCURRENCY)
     session.mount("http://", adapter)
-    payload = {"custom_args": {"switchboard_key": ""}, "subject": "baseline"}
 
     def post(n: int) -> None:
-        session.post(url, json={**payload, "n": n}, timeout=(3, 10)).raise_for_status()
+        payload = {"custom_args": {"switchboard_key": f"baseline:{n}"}, "subject": "baseline"}
+        session.post(url, json=payload, timeout=(3, 10)).raise_for_status()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(CONCURRENCY) as pool:

@@ -53,7 +53,7 @@ class SendGridStub:
         self.accepted: Counter[str] = Counter()
         self.accepted_at: dict[str, list[float]] = defaultdict(list)  # time.monotonic()
         self.answers: Counter[str] = Counter()
-        self.in_progress: dict[int, str] = {}
+        self.in_progress: dict[int, tuple[str, int]] = {}  # thread -> (key, client port)
         # Requests that arrived while a 429's reset was still ahead (more than a moment
         # after the 429 was sent, so requests already under way do not count).
         self.rate_limit_violations = 0
@@ -94,9 +94,12 @@ class SendGridStub:
         with self.lock:
             return [key for key in keys if not self.accepted[key]]
 
-    def in_flight(self) -> set[str]:
+    def in_flight(self, ports: set[int] | None = None) -> set[str]:
+        """Keys being answered now (of the clients on ``ports`` only, if given)."""
         with self.lock:
-            return set(self.in_progress.values())
+            return {
+                key for key, port in self.in_progress.values() if ports is None or port in ports
+            }
 
     def faults(self) -> int:
         with self.lock:
@@ -132,10 +135,10 @@ class SendGridStub:
         self.stop()
 
     # -- the handler's side ----------------------------------------------------------------
-    def _answer_for(self, key: str) -> Answer:
+    def _answer_for(self, key: str, port: int) -> Answer:
         with self.lock:
             self.received[key] += 1
-            self.in_progress[threading.get_ident()] = key
+            self.in_progress[threading.get_ident()] = (key, port)
             now = time.time()
             if self._rate_limited is not None:
                 sent_at, reset = self._rate_limited
@@ -179,13 +182,21 @@ class _Handler(BaseHTTPRequestHandler):
     stub: SendGridStub
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        length = int(self.headers.get("Content-Length", 0))
+        body = self.rfile.read(length)
         try:
             key = str(json.loads(body).get("custom_args", {}).get(KEY_ARG, ""))
+            valid = len(body) == length
         except (ValueError, AttributeError):
-            key = ""
+            key, valid = "", False
         stub = self.stub
-        answer = stub._answer_for(key)
+        if not valid:
+            # A request cut short (its sender was killed mid-write): SendGrid refuses it.
+            stub._count("truncated")
+            self._send(400, b'{"errors":[{"message":"Bad Request"}]}')
+            self.close_connection = True
+            return
+        answer = stub._answer_for(key, self.client_address[1])
         try:
             self._respond(stub, key, answer)
         finally:

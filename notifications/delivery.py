@@ -36,7 +36,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -444,13 +444,14 @@ def dispatch_due(
 ) -> DispatchReport:
     """Send everything that is due now, batch by batch, until nothing due is left.
 
-    Expired leases (a dead worker's rows) are released before every batch, so a long
-    backlog never keeps them waiting.
+    With ``concurrency`` > 1 the sends are pipelined: a new batch is claimed as soon as a
+    sender thread is free, so a slow answer holds one thread, never the whole worker.
+    Expired leases (a dead worker's rows) are released before every claim, and looked for
+    every second while slow requests are still out: they never wait behind a long batch.
     """
     report = DispatchReport()
     own_leases = leases is None
     keeper = leases if leases is not None else LeaseKeeper(db, settings, clock)
-    executor = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
 
     def deliver(email: OutboundEmail) -> str:
         return deliver_claimed(
@@ -464,41 +465,91 @@ def dispatch_due(
             should_stop=should_stop,
         )
 
+    def may_claim(claims: int) -> bool:
+        if should_stop is not None and should_stop():
+            return False
+        if keeper.rate_limited(clock()) is not None:
+            return False
+        return max_batches is None or claims < max_batches
+
+    def claim() -> list[OutboundEmail]:
+        release_expired_leases(db, now=clock())
+        claimed = claim_due(db, now=clock(), limit=batch, lease=settings.lease)
+        keeper.hold(claimed)
+        report.claimed += len(claimed)
+        return claimed
+
     try:
-        batches = 0
-        while max_batches is None or batches < max_batches:
-            if should_stop is not None and should_stop():
-                break
-            if keeper.rate_limited(clock()) is not None:
-                break
-            release_expired_leases(db, now=clock())
-            claimed = claim_due(db, now=clock(), limit=batch, lease=settings.lease)
-            if not claimed:
-                break
-            keeper.hold(claimed)
-            batches += 1
-            report.claimed += len(claimed)
-            if executor is not None:
-                outcomes = list(executor.map(deliver, claimed))
-            else:
-                outcomes = [deliver(e) for e in claimed]
-            for outcome in outcomes:
-                if outcome == "sent":
-                    report.sent += 1
-                elif outcome == "retry":
-                    report.retried += 1
-                elif outcome == "failed":
-                    report.failed += 1
-                elif outcome == "deferred":
-                    report.deferred += 1
-            if len(claimed) < batch:
-                break
+        if concurrency <= 1:
+            claims = 0
+            while may_claim(claims):
+                claimed = claim()
+                if not claimed:
+                    break
+                claims += 1
+                for email in claimed:
+                    _tally(report, deliver(email))
+                if len(claimed) < batch:
+                    break
+        else:
+            _pipelined(claim, may_claim, deliver, report, concurrency, batch)
     finally:
-        if executor is not None:
-            executor.shutdown(wait=True)
         if own_leases:
             keeper.close()
     return report
+
+
+REPOLL_SECONDS = 1.0
+
+
+def _pipelined(
+    claim: Callable[[], list[OutboundEmail]],
+    may_claim: Callable[[int], bool],
+    deliver: Callable[[OutboundEmail], str],
+    report: DispatchReport,
+    concurrency: int,
+    batch: int,
+) -> None:
+    outstanding: set[Future[str]] = set()
+    claims = 0
+    drained = False  # the last claim found fewer rows than it asked for
+    last_claim = 0.0
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-send") as pool:
+        try:
+            while True:
+                claiming = may_claim(claims)
+                if claiming and len(outstanding) < concurrency:
+                    if not drained or time.monotonic() - last_claim >= REPOLL_SECONDS:
+                        claimed = claim()
+                        last_claim = time.monotonic()
+                        claims += 1 if claimed else 0
+                        drained = len(claimed) < batch
+                        outstanding.update(pool.submit(deliver, email) for email in claimed)
+                if not outstanding:
+                    if drained or not claiming:
+                        return
+                    continue
+                done, outstanding = wait(
+                    outstanding,
+                    timeout=REPOLL_SECONDS if drained or not claiming else None,
+                    return_when=FIRST_COMPLETED,
+                )
+                for future in done:
+                    _tally(report, future.result())
+        finally:
+            for future in as_completed(outstanding):
+                _tally(report, future.result())
+
+
+def _tally(report: DispatchReport, outcome: str) -> None:
+    if outcome == "sent":
+        report.sent += 1
+    elif outcome == "retry":
+        report.retried += 1
+    elif outcome == "failed":
+        report.failed += 1
+    elif outcome == "deferred":
+        report.deferred += 1
 
 
 def send_email_now(

@@ -14,17 +14,20 @@ import time
 
 import pytest
 
+from bench.dispatch import seed
 from bench.sendgrid_stub import SendGridStub
 from models import EmailStatus
 from tests.reliability import figures, pgcluster
 from tests.reliability.pgcluster import ThrowawayCluster
 
+from . import emailing
 from .emailing import (
     CONCURRENCY,
     FAST,
     Outbox,
     Workers,
     first_acceptance_after,
+    local_ports,
     make_outbox,
     wait_for,
 )
@@ -49,16 +52,16 @@ def database(cluster, request):
 
 
 def _fault_plan(keys: list[str], stub: SendGridStub, rng: random.Random) -> dict[str, list]:
-    """300 injected faults over the first requests of 280 of the keys, scripted per key."""
-    chosen = rng.sample(keys, 290)
+    """300 injected faults over the requests of 260 keys, scripted per key."""
+    chosen = rng.sample(keys, 260)
     plan: dict[str, list] = {}
     singles = (
-        [("429", 0)] * 20
-        + [("500",)] * 50
-        + [("503",)] * 50
+        [("429", 0)] * 10  # X-RateLimit-Reset: the next whole second
+        + [("500",)] * 40
+        + [("503",)] * 40
         + [("stall", 1.2)] * 40  # slower than usual, inside the 2 s read timeout
         + [("hang", 2.6)] * 40  # past the read timeout: never answered
-        + [("reset",)] * 50
+        + [("reset",)] * 60
         + [("400",)] * 10  # refused for good
     )
     for key, answer in zip(chosen[: len(singles)], singles, strict=True):
@@ -68,7 +71,7 @@ def _fault_plan(keys: list[str], stub: SendGridStub, rng: random.Random) -> dict
         [("reset",), ("hang", 2.6), ("503",)],
         [("503",), ("429", 0), ("stall", 1.2)],
     ]
-    for n, key in enumerate(chosen[len(singles) :]):  # 30 keys, 3 faults each
+    for n, key in enumerate(chosen[len(singles) :]):  # 20 keys, 3 faults each
         plan[key] = list(sequences[n % len(sequences)])
     for key, answers in plan.items():
         stub.plan(key, answers)
@@ -82,7 +85,7 @@ def test_1000_emails_under_300_injected_faults_are_each_sent_once(database, tmp_
     with SendGridStub(delay=0.005) as stub:
         plan = _fault_plan(keys, stub, random.Random(10))
         refused = {k for k, answers in plan.items() if answers == [("400",)]}
-        workers = Workers(database, stub, tmp_path, FAST)
+        workers = Workers(database, stub, tmp_path, {**FAST, "OUTBOX_SWEEP_SECONDS": "0.5"})
         started = time.monotonic()
         workers.start()
         try:
@@ -128,6 +131,17 @@ def test_1000_emails_under_300_injected_faults_are_each_sent_once(database, tmp_
     )
 
 
+def _kill(workers: Workers, worker, stub: SendGridStub, outbox: Outbox) -> tuple:
+    """kill -9 ``worker``; (when, rows held, the keys that may now be sent twice)."""
+    ports = local_ports(worker.pid)
+    workers.kill9(worker)
+    killed_at = time.monotonic()
+    # Its requests still being answered, and rows SendGrid accepted but not yet recorded.
+    in_flight = stub.in_flight(ports)
+    held = outbox.keys_with(EmailStatus.SENDING)
+    return killed_at, held, in_flight | {k for k in held if stub.accepted[k]}
+
+
 @pytest.mark.timeout(240)
 def test_a_worker_killed_mid_batch_five_times_loses_nothing(database, tmp_path):
     keys = make_outbox(database, EMAILS, "kills")
@@ -137,16 +151,16 @@ def test_a_worker_killed_mid_batch_five_times_loses_nothing(database, tmp_path):
         workers = Workers(database, stub, tmp_path, FAST)
         worker = workers.start()
         try:
-            for threshold in (100, 250, 400, 550, 700):
-                assert wait_for(lambda t=threshold: sum(stub.accepted.values()) >= t, 60), (
-                    workers.logs()
-                )
-                workers.kill9(worker)
-                killed_at = time.monotonic()
-                in_flight = stub.in_flight()
-                held = outbox.keys_with(EmailStatus.SENDING)
-                accepted_not_recorded = {k for k in held if stub.accepted[k]}
-                kills.append((killed_at, held, in_flight | accepted_not_recorded))
+            for _ in range(5):
+                threshold = sum(stub.accepted.values()) + 100
+                assert wait_for(
+                    lambda t=threshold, w=worker: (
+                        sum(stub.accepted.values()) >= t and stub.in_flight(local_ports(w.pid))
+                    ),
+                    60,
+                    every=0.01,
+                ), workers.logs()
+                kills.append(_kill(workers, worker, stub, outbox))
                 worker = workers.start()  # the restarted worker
             assert wait_for(lambda: not stub.missing(keys), 120, every=0.25), (
                 f"outbox {outbox.statuses()}\n{workers.logs()}"
@@ -155,26 +169,33 @@ def test_a_worker_killed_mid_batch_five_times_loses_nothing(database, tmp_path):
         finally:
             workers.stop()
         doubled = stub.doubled()
+        # A row still held by a dead worker at the next kill belongs to the first one; a
+        # kill's own window leaves out what an earlier kill's window already holds.
+        first_kill: dict[str, float] = {}
+        windows = []
+        for killed_at, held, window in kills:
+            windows.append(window - set().union(*windows))
+            for key in held:
+                first_kill.setdefault(key, killed_at)
         resent_within = max(
             first_acceptance_after(stub, key, killed_at) - killed_at
-            for killed_at, held, _ in kills
-            for key in held
+            for key, killed_at in first_kill.items()
         )
     outbox.close()
 
-    window = set().union(*(in_flight for _, _, in_flight in kills))
+    window = set().union(*windows)
+    assert all(held for _, held, _ in kills), "every kill hit a worker holding emails"
     assert set(doubled) <= window, "only requests in flight at a kill may be sent twice"
-    assert all(len(in_flight) <= CONCURRENCY for _, _, in_flight in kills)
+    assert all(len(w) <= CONCURRENCY for w in windows), "at most the sender pool per kill"
     assert all(n == 2 for n in doubled.values())
     lease = float(FAST["OUTBOX_LEASE_SECONDS"])
-    assert resent_within < lease + 5
-    held_total = sum(len(held) for _, held, _ in kills)
+    assert resent_within < lease + 10
     figures.record(
         "worker killed",
-        f"{len(kills)}× (kill -9 mid-batch, {held_total} emails held): 0 lost, "
+        f"{len(kills)}× (kill -9 mid-batch, {len(first_kill)} emails held): 0 lost, "
         f"{len(doubled)} doubled (in flight {len(window)}, at most {CONCURRENCY} per kill), "
         f"resent within {resent_within:.1f} s on a {lease:g} s lease "
-        f"(production: 45 s lease, see 'two workers')",
+        f"(production: 45 s, see 'two workers')",
     )
 
 
@@ -184,21 +205,32 @@ def test_two_workers_on_production_defaults_share_the_outbox_and_take_over_a_dea
 ):
     """Production lease, heartbeat and timeouts: a 30 s answer is waited for, and the
     emails a killed worker held are sent by the other one within 60 s."""
-    keys = make_outbox(database, EMAILS, "two")
+    make_outbox(database, 0, "two")  # migrated, empty
     outbox = Outbox(database)
     with SendGridStub(delay=0.03) as stub:
-        slow = keys[40:43]
-        for key in slow:
-            stub.plan(key, [("stall", 30)])  # SendGrid's slowest answers
         workers = Workers(database, stub, tmp_path, {})
         first, second = workers.start(), workers.start()
         try:
-            assert wait_for(lambda: sum(stub.accepted.values()) >= 300, 90), workers.logs()
-            workers.kill9(first)
-            killed_at = time.monotonic()
-            in_flight = stub.in_flight()
-            held = outbox.keys_with(EmailStatus.SENDING)
-            window = in_flight | {k for k in held if stub.accepted[k]}
+            # Both running before there is work, so both take part.
+            assert wait_for(lambda: all(local_ports(p.pid) for p in (first, second)), 60)
+            time.sleep(2)
+            seed(database, EMAILS, "two")
+            keys = emailing.keys("two", EMAILS)
+            slow = keys[-3:]  # claimed after the kill, by the worker that lives
+            for key in slow:
+                stub.plan(key, [("stall", 30)])  # SendGrid's slowest answers
+            # Kill whichever is sending once 300 went out; the other must take over.
+            assert wait_for(
+                lambda: (
+                    sum(stub.accepted.values()) >= 300
+                    and any(stub.in_flight(local_ports(p.pid)) for p in (first, second))
+                ),
+                90,
+                every=0.01,
+            ), workers.logs()
+            if not stub.in_flight(local_ports(first.pid)):
+                first, second = second, first
+            killed_at, held, window = _kill(workers, first, stub, outbox)
             assert wait_for(lambda: not stub.missing(keys), 100, every=0.25), (
                 f"outbox {outbox.statuses()}\n{workers.logs()}"
             )
@@ -206,23 +238,19 @@ def test_two_workers_on_production_defaults_share_the_outbox_and_take_over_a_dea
         finally:
             workers.stop()
         doubled = stub.doubled()
-        taken_over = [k for k in held if first_acceptance_after(stub, k, killed_at)]
-        resent_within = max(
-            first_acceptance_after(stub, k, killed_at) - killed_at for k in taken_over
-        )
-        slow_requests = {k: stub.received[k] for k in slow if k not in window}
+        resent_within = max(first_acceptance_after(stub, k, killed_at) - killed_at for k in held)
+        slow_requests = [stub.received[k] for k in slow]
     outbox.close()
 
     assert set(doubled) <= window
-    assert len(window) <= 2 * CONCURRENCY  # both workers' requests under way at the kill
+    assert len(window) <= 2 * CONCURRENCY  # its requests, and rows accepted but unrecorded
     assert resent_within <= 60, "PRODUCT.md §6: held emails are sent within 60 s"
-    assert all(n == 1 for n in slow_requests.values()), "a 30 s answer is not sent again"
+    assert slow_requests == [1, 1, 1], "a 30 s answer is waited for, not sent again"
     figures.record(
         "two workers (production lease 45 s)",
         f"{EMAILS:,} emails, one killed holding {len(held)}: 0 lost, {len(doubled)} doubled "
-        f"(in flight at the kill, both workers: {len(window)}); "
-        f"taken over within {resent_within:.1f} s; "
-        f"{len(slow_requests)} answers of 30 s each waited for, sent once",
+        f"(in flight {len(window)}); its emails sent by the other within {resent_within:.1f} s; "
+        f"{len(slow)} answers of 30 s waited for, each sent once",
     )
 
 
