@@ -424,3 +424,16 @@ def test_a_429_pauses_sending_until_its_reset_without_spending_attempts(
     rows = _rows(db_session)
     assert {r.next_attempt_at for r in rows} == {datetime.fromtimestamp(reset, UTC)}
     assert sorted(r.attempts for r in rows) == [0, 0, 0, 0, 1]
+
+
+def test_a_claim_takes_at_most_its_batch_and_leaves_the_rest_to_other_workers(
+    db, db_session, clock
+):
+    from notifications.delivery import claim_due
+
+    for n in range(30):
+        _email(db_session, key=f"test:{n}", now=clock())
+    assert len(claim_due(db, now=clock(), limit=10)) == 10
+    statuses = [row.status for row in _rows(db_session)]
+    assert statuses.count(EmailStatus.SENDING) == 10
+    assert statuses.count(EmailStatus.PENDING) == 20
