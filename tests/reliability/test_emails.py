@@ -169,17 +169,18 @@ def test_a_worker_killed_mid_batch_five_times_loses_nothing(database, tmp_path):
         finally:
             workers.stop()
         doubled = stub.doubled()
-        # A row still held by a dead worker at the next kill belongs to the first one; a
-        # kill's own window leaves out what an earlier kill's window already holds.
-        first_kill: dict[str, float] = {}
+        # A row can be held at several kills (re-claimed by the restarted worker, killed
+        # in turn): its resend is timed from the last. A kill's own window leaves out what
+        # an earlier kill's window already holds.
+        last_kill: dict[str, float] = {}
         windows = []
         for killed_at, held, window in kills:
             windows.append(window - set().union(*windows))
             for key in held:
-                first_kill.setdefault(key, killed_at)
+                last_kill[key] = killed_at
         resent_within = max(
             first_acceptance_after(stub, key, killed_at) - killed_at
-            for key, killed_at in first_kill.items()
+            for key, killed_at in last_kill.items()
         )
     outbox.close()
 
@@ -189,13 +190,13 @@ def test_a_worker_killed_mid_batch_five_times_loses_nothing(database, tmp_path):
     assert all(len(w) <= CONCURRENCY for w in windows), "at most the sender pool per kill"
     assert all(n == 2 for n in doubled.values())
     lease = float(FAST["OUTBOX_LEASE_SECONDS"])
-    assert resent_within < lease + 10
+    assert resent_within < lease + 10  # the restarted worker's start-up included
     figures.record(
         "worker killed",
-        f"{len(kills)}× (kill -9 mid-batch, {len(first_kill)} emails held): 0 lost, "
+        f"{len(kills)}× (kill -9 mid-batch, {len(last_kill)} emails held): 0 lost, "
         f"{len(doubled)} doubled (in flight {len(window)}, at most {CONCURRENCY} per kill), "
-        f"resent within {resent_within:.1f} s on a {lease:g} s lease "
-        f"(production: 45 s, see 'two workers')",
+        f"resent within {resent_within:.1f} s of the kill (restart included) on a "
+        f"{lease:g} s lease (production: 45 s, see 'two workers')",
     )
 
 
