@@ -188,7 +188,8 @@ def test_a_worker_killed_mid_batch_five_times_loses_nothing(database, tmp_path):
     assert all(held for _, held, _ in kills), "every kill hit a worker holding emails"
     assert set(doubled) <= window, "only requests in flight at a kill may be sent twice"
     assert all(len(w) <= CONCURRENCY for w in windows), "at most the sender pool per kill"
-    assert all(n == 2 for n in doubled.values())
+    # Each extra copy is one request in flight at one kill (an email can be at two).
+    assert all(n - 1 <= sum(key in w for _, _, w in kills) for key, n in doubled.items())
     lease = float(FAST["OUTBOX_LEASE_SECONDS"])
     assert resent_within < lease + 10  # the restarted worker's start-up included
     figures.record(
