@@ -195,7 +195,8 @@ def test_a_worker_killed_mid_batch_five_times_loses_nothing(database, tmp_path):
     figures.record(
         "worker killed",
         f"{len(kills)}× (kill -9 mid-batch, {len(last_kill)} emails held): 0 lost, "
-        f"{len(doubled)} doubled (in flight {len(window)}, at most {CONCURRENCY} per kill), "
+        f"{len(doubled)} doubled ({sum(doubled.values()) - len(doubled)} extra copies; "
+        f"in flight {len(window)}, at most {CONCURRENCY} per kill), "
         f"resent within {resent_within:.1f} s of the kill (restart included) on a "
         f"{lease:g} s lease (production: 45 s, see 'two workers')",
     )
