@@ -437,3 +437,35 @@ def test_a_claim_takes_at_most_its_batch_and_leaves_the_rest_to_other_workers(
     statuses = [row.status for row in _rows(db_session)]
     assert statuses.count(EmailStatus.SENDING) == 10
     assert statuses.count(EmailStatus.PENDING) == 20
+
+
+def test_an_accepted_email_is_recorded_once_the_database_is_back(
+    db, db_session, clock, sendgrid, mocked
+):
+    """SendGrid said 202, then the "sent" UPDATE met a restarting database: it is retried
+    until it lands, so the email is neither lost nor sent again."""
+    from sqlalchemy.exc import OperationalError
+
+    from notifications.delivery import claim_due, deliver_claimed
+
+    _accept(mocked, "msg-kept")
+    _email(db_session, now=clock())
+    [email] = claim_due(db, now=clock())
+    sessions = db.Session
+    failures = iter([True, True, False])
+
+    class Restarting:
+        def begin(self):
+            if next(failures, False):
+                raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+            return sessions.begin()
+
+    db.Session = Restarting()
+    try:
+        assert deliver_claimed(db, sendgrid, email, clock=clock) == "sent"
+    finally:
+        db.Session = sessions
+    assert len(mocked.calls) == 1
+    [row] = _rows(db_session)
+    assert (row.status, row.provider_message_id) == (EmailStatus.SENT, "msg-kept")
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0
