@@ -1,7 +1,7 @@
 """Email dispatch benchmark: ``python -m bench.dispatch [--quick] [--postgres URL]``.
 
-1. Start a SendGrid stub on 127.0.0.1 that answers ``202`` after 5 ms and counts every
-   idempotency key it receives (a key seen twice is a duplicate send).
+1. Start the SendGrid stub (``bench.sendgrid_stub``) on 127.0.0.1, answering ``202`` after
+   5 ms and counting every idempotency key it accepts (a key accepted twice is a duplicate).
 2. Baseline, same run: the same number of concurrent senders posting straight to the
    stub with a pooled session, no database — the ceiling for any worker.
 3. Seed N pending emails (10,000; ``--quick``: 300) and start ``switchboard worker``
@@ -26,16 +26,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
 from sqlalchemy import func, insert, select, text
+
+from bench.sendgrid_stub import SendGridStub
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -45,56 +44,22 @@ TARGET_EMAILS_PER_S = 200
 TARGET_RSS_GROWTH_MB = 20
 
 
-class _Stub(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like api.sendgrid.com
-    keys: Counter[str] = Counter()
-    lock = threading.Lock()
-    sequence = 0
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(STUB_DELAY_S)
-        try:
-            key = json.loads(body).get("custom_args", {}).get("switchboard_key", "")
-        except ValueError:
-            key = ""
-        with _Stub.lock:
-            _Stub.keys[key] += 1
-            _Stub.sequence += 1
-            message_id = f"stub-{_Stub.sequence}"
-        self.send_response(202)
-        self.send_header("X-Message-Id", message_id)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def start_stub() -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def baseline(url: str, count: int) -> float:
+def baseline(stub: SendGridStub, url: str, count: int) -> float:
     """Emails/s straight to the stub: CONCURRENCY pooled senders, no database."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=CONCURRENCY)
     session.mount("http://", adapter)
-    payload = {"custom_args": {"switchboard_key": ""}, "subject": "baseline"}
 
     def post(n: int) -> None:
-        session.post(url, json={**payload, "n": n}, timeout=(3, 10)).raise_for_status()
+        payload = {"custom_args": {"switchboard_key": f"baseline:{n}"}, "subject": "baseline"}
+        session.post(url, json=payload, timeout=(3, 10)).raise_for_status()
 
     started = time.perf_counter()
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         list(pool.map(post, range(count)))
     elapsed = time.perf_counter() - started
     session.close()
-    with _Stub.lock:
-        _Stub.keys.pop("", None)
+    stub.clear()
     return count / elapsed
 
 
@@ -245,9 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count = args.emails or (300 if args.quick else 10_000)
 
-    stub = start_stub()
-    stub_url = f"http://127.0.0.1:{stub.server_address[1]}"
-    base_rate = baseline(f"{stub_url}/v3/mail/send", min(count, 2000))
+    stub = SendGridStub(delay=STUB_DELAY_S).start()
+    stub_url = stub.url
+    base_rate = baseline(stub, f"{stub_url}/v3/mail/send", min(count, 2000))
     runs = []
     with tempfile.TemporaryDirectory(prefix="bench-dispatch-") as tmp_dir:
         tmp = Path(tmp_dir)
@@ -255,16 +220,14 @@ def main(argv: list[str] | None = None) -> int:
         worker_counts = (1, 2) if database_url.startswith("postgresql") else (1,)
         for workers in worker_counts:
             prepare(database_url)
-            with _Stub.lock:
-                _Stub.keys.clear()
+            stub.clear()
             seed(database_url, count, f"{workers}w")
             run = run_workers(database_url, stub_url, count, workers, tmp)
-            with _Stub.lock:
-                run["stub_requests"] = sum(_Stub.keys.values())
-                run["duplicates"] = sum(n - 1 for n in _Stub.keys.values() if n > 1)
+            run["stub_requests"] = sum(stub.received.values())
+            run["duplicates"] = sum(n - 1 for n in stub.doubled().values())
             run["ratio_to_baseline"] = round(run["emails_per_s"] / base_rate, 2)
             runs.append(run)
-    stub.shutdown()
+    stub.stop()
 
     report = {
         "benchmark": "dispatch",

@@ -37,6 +37,19 @@ def _as_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _as_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
 class Config:
     """Settings shared by every environment. Subclasses change defaults and checks."""
 
@@ -67,6 +80,22 @@ class Config:
         self.RING_TIMEOUT_SECONDS = _as_int(environ, "RING_TIMEOUT_SECONDS", 20)
         self.DB_STATEMENT_TIMEOUT_MS = _as_int(environ, "DB_STATEMENT_TIMEOUT_MS", 3000)
         self.DB_CONNECT_TIMEOUT_S = _as_int(environ, "DB_CONNECT_TIMEOUT_S", 3)
+        # Email delivery (PRODUCT.md §6). A worker's claim on an email lasts the lease and
+        # is renewed every heartbeat while it lives; SendGrid's answer is awaited up to the
+        # read timeout (its slow answers take up to 30 s). Production keeps the defaults;
+        # the reliability suite shortens them.
+        self.OUTBOX_LEASE_SECONDS = _as_seconds(environ, "OUTBOX_LEASE_SECONDS", 45.0)
+        self.OUTBOX_HEARTBEAT_SECONDS = _as_seconds(environ, "OUTBOX_HEARTBEAT_SECONDS", 5.0)
+        self.OUTBOX_SWEEP_SECONDS = _as_seconds(environ, "OUTBOX_SWEEP_SECONDS", 2.0)
+        self.OUTBOX_RETRY_BASE_SECONDS = _as_seconds(environ, "OUTBOX_RETRY_BASE_SECONDS", 30.0)
+        self.OUTBOX_RETRY_CAP_SECONDS = _as_seconds(environ, "OUTBOX_RETRY_CAP_SECONDS", 7200.0)
+        self.OUTBOX_MAX_ATTEMPTS = _as_int(environ, "OUTBOX_MAX_ATTEMPTS", 8)
+        self.SENDGRID_CONNECT_TIMEOUT_SECONDS = _as_seconds(
+            environ, "SENDGRID_CONNECT_TIMEOUT_SECONDS", 3.05
+        )
+        self.SENDGRID_READ_TIMEOUT_SECONDS = _as_seconds(
+            environ, "SENDGRID_READ_TIMEOUT_SECONDS", 35.0
+        )
         # A console login lasts a working day, not Flask's default month.
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_as_int(environ, "SESSION_HOURS", 12))
         self.SESSION_COOKIE_NAME = "switchboard_session"
@@ -120,6 +149,18 @@ class Config:
             raise ConfigError(
                 f"MAIL_FROM must be an address such as 'Switchboard <switchboard@example.com>', "
                 f"got {self.MAIL_FROM!r}"
+            )
+        request = self.SENDGRID_CONNECT_TIMEOUT_SECONDS + self.SENDGRID_READ_TIMEOUT_SECONDS
+        if self.OUTBOX_LEASE_SECONDS - self.OUTBOX_HEARTBEAT_SECONDS <= request:
+            raise ConfigError(
+                "OUTBOX_LEASE_SECONDS must exceed OUTBOX_HEARTBEAT_SECONDS plus SendGrid's "
+                "connect and read timeouts (SENDGRID_CONNECT_TIMEOUT_SECONDS + "
+                f"SENDGRID_READ_TIMEOUT_SECONDS = {request:g} s), or a slow answer could be "
+                f"sent twice; got a lease of {self.OUTBOX_LEASE_SECONDS:g} s"
+            )
+        if self.OUTBOX_MAX_ATTEMPTS < 1:
+            raise ConfigError(
+                f"OUTBOX_MAX_ATTEMPTS must be at least 1, got {self.OUTBOX_MAX_ATTEMPTS}"
             )
         if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("http://", "https://")):
             raise ConfigError(

@@ -3,8 +3,26 @@
 A row goes pending → sending (claimed, with a lease) → sent | pending again (retry
 later) | failed. The claim is committed before the HTTP call and the provider's answer
 right after it, so the window in which a crash could send an email twice is one HTTP
-request long. A worker that dies mid-send leaves its rows "sending"; once the lease
-expires another worker re-claims them (an email is never lost).
+request long.
+
+Leases (PRODUCT.md §6: held emails of a dead worker go out within 60 s; a slow answer of
+up to 30 s is waited for, never sent again):
+
+* a claim holds a row for ``lease`` (45 s), and while the worker lives a heartbeat
+  renews the lease of every row it holds every ``heartbeat`` (5 s) — so a batch that
+  waits behind slow answers is never taken over by another worker, however long it takes;
+* a worker that dies stops renewing: its rows' leases run out at most 45 s later and the
+  next sweep of any worker (every 2 s) sends them;
+* a row is only sent while its lease still covers the longest possible request (connect +
+  read timeout, 38 s): a worker that could not renew (its database connection gone) stops
+  starting requests before another worker may take its rows over;
+* the claim's ``attempts`` count is the row's fencing token: renewals and outcomes apply
+  only while it is unchanged, so a worker never records over another's claim.
+
+Duplicates are possible in one window only: a worker killed (or cut from the database for
+longer than the lease) after SendGrid accepted an email and before the "sent" UPDATE
+committed. A "sent" UPDATE that fails because the database went away is retried until it
+lands, and it still applies to a row whose lease ran out as long as nobody re-claimed it.
 
 On PostgreSQL the claim is ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``,
 so two workers never claim the same row; on SQLite the same conditional UPDATE is
@@ -15,12 +33,16 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select, tuple_, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from models import Database, EmailStatus, OutboundEmail, utcnow
 
@@ -28,12 +50,50 @@ from .senders import Rejected, RetryLater, Sender, SendFailed
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(hours=2)
-
 Clock = Callable[[], datetime]
+
+# Errors that mean "the database is unreachable right now" (restart, failover, network).
+DATABASE_GONE = (OperationalError, InterfaceError)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How long a claim holds a row and how retries back off (production defaults).
+
+    The relationship that keeps PRODUCT.md §6's promises: ``lease - heartbeat`` exceeds
+    the sender's longest request (connect + read timeout, with the read timeout above
+    SendGrid's 30 s), and ``lease`` plus one sweep stays well under 60 s. The config
+    checks it (``OUTBOX_LEASE_SECONDS`` …); the reliability suite shortens everything.
+    """
+
+    lease: timedelta = timedelta(seconds=45)
+    heartbeat: timedelta = timedelta(seconds=5)
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_cap: timedelta = timedelta(hours=2)
+    max_attempts: int = 8
+
+    @classmethod
+    def from_config(cls, config: Any) -> DeliverySettings:
+        default = cls()
+        return cls(
+            lease=_seconds(config, "OUTBOX_LEASE_SECONDS", default.lease),
+            heartbeat=_seconds(config, "OUTBOX_HEARTBEAT_SECONDS", default.heartbeat),
+            backoff_base=_seconds(config, "OUTBOX_RETRY_BASE_SECONDS", default.backoff_base),
+            backoff_cap=_seconds(config, "OUTBOX_RETRY_CAP_SECONDS", default.backoff_cap),
+            max_attempts=int(getattr(config, "OUTBOX_MAX_ATTEMPTS", default.max_attempts)),
+        )
+
+
+def _seconds(config: Any, name: str, default: timedelta) -> timedelta:
+    value = getattr(config, name, None)
+    return default if value is None else timedelta(seconds=float(value))
+
+
+DEFAULTS = DeliverySettings()
+LEASE = DEFAULTS.lease
+MAX_ATTEMPTS = DEFAULTS.max_attempts
+BACKOFF_BASE = DEFAULTS.backoff_base
+BACKOFF_CAP = DEFAULTS.backoff_cap
 
 
 @dataclass
@@ -42,18 +102,139 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     claimed: int = 0
+    deferred: int = 0
     errors: list[str] = field(default_factory=list)
 
 
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+def backoff(
+    attempts: int, rng: random.Random | None = None, settings: DeliverySettings = DEFAULTS
+) -> timedelta:
     """Exponential backoff with full jitter in the upper half: 30 s, 1 min, 2 min … 2 h."""
     rng = rng or random
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    ceiling = min(settings.backoff_cap, settings.backoff_base * (2 ** max(attempts - 1, 0)))
     return ceiling * (0.5 + rng.random() / 2)
 
 
 def _due_condition(now: datetime):
     return and_(OutboundEmail.status == EmailStatus.PENDING, OutboundEmail.next_attempt_at <= now)
+
+
+class LeaseKeeper:
+    """The rows one worker holds, their leases kept alive by a heartbeat thread.
+
+    Also remembers a rate limit SendGrid announced (429 with ``X-RateLimit-Reset``):
+    until then this worker starts no request and claims nothing.
+    """
+
+    def __init__(self, db: Database, settings: DeliverySettings = DEFAULTS, clock: Clock = utcnow):
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.rate_limited_until: datetime | None = None
+        # id -> (attempts at our claim, lease end as we last wrote it)
+        self._held: dict[int, tuple[int, datetime]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- what we hold -----------------------------------------------------------
+    def hold(self, emails: Iterable[OutboundEmail]) -> None:
+        with self._lock:
+            for email in emails:
+                assert email.lease_until is not None
+                self._held[email.id] = (email.attempts, email.lease_until)
+            start = self._thread is None and bool(self._held)
+        if start:
+            self._thread = threading.Thread(
+                target=self._beat, name="outbox-lease-heartbeat", daemon=True
+            )
+            self._thread.start()
+
+    def let_go(self, email_id: int) -> None:
+        with self._lock:
+            self._held.pop(email_id, None)
+
+    def remaining(self, email_id: int, now: datetime) -> timedelta | None:
+        """How long our lease on this row still runs; None when the row is no longer ours."""
+        with self._lock:
+            held = self._held.get(email_id)
+        return None if held is None else held[1] - now
+
+    def held_count(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    # -- rate limit ---------------------------------------------------------------
+    def rate_limited(self, now: datetime) -> datetime | None:
+        until = self.rate_limited_until
+        return until if until is not None and now < until else None
+
+    def note_rate_limit(self, until: datetime) -> None:
+        with self._lock:
+            if self.rate_limited_until is None or until > self.rate_limited_until:
+                self.rate_limited_until = until
+
+    # -- heartbeat ------------------------------------------------------------------
+    def renew(self) -> int:
+        """Extend the lease of every row still ours; forget the ones that are not.
+
+        Returns how many were renewed (-1 when the database could not be reached: the
+        leases run on, and rows are not sent once theirs gets too short).
+        """
+        with self._lock:
+            held = dict(self._held)
+        if not held:
+            return 0
+        until = self.clock() + self.settings.lease
+        renewed: set[int] = set()
+        pairs = [(email_id, attempts) for email_id, (attempts, _) in held.items()]
+        try:
+            with self.db.Session.begin() as session:
+                for start in range(0, len(pairs), 500):
+                    chunk = pairs[start : start + 500]
+                    renewed.update(
+                        session.scalars(
+                            update(OutboundEmail)
+                            .where(
+                                OutboundEmail.status == EmailStatus.SENDING,
+                                tuple_(OutboundEmail.id, OutboundEmail.attempts).in_(chunk),
+                            )
+                            .values(lease_until=until)
+                            .returning(OutboundEmail.id)
+                            .execution_options(synchronize_session=False)
+                        ).all()
+                    )
+        except DATABASE_GONE as exc:
+            log.warning("could not renew the lease of %d held emails: %s", len(held), _short(exc))
+            return -1
+        with self._lock:
+            for email_id in list(self._held):
+                if email_id in renewed:
+                    self._held[email_id] = (self._held[email_id][0], until)
+                elif email_id in held:
+                    # Recorded meanwhile, or our lease ran out and it was released or
+                    # re-claimed: either way no longer ours to send.
+                    del self._held[email_id]
+        return len(renewed)
+
+    def _beat(self) -> None:
+        interval = self.settings.heartbeat.total_seconds()
+        while not self._stop.wait(interval):
+            if self.held_count():
+                try:
+                    self.renew()
+                except Exception:  # never let the heartbeat thread die
+                    log.exception("lease heartbeat failed")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
+def _short(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc) else repr(exc)
 
 
 def release_expired_leases(db: Database, *, now: datetime) -> int:
@@ -72,7 +253,12 @@ def release_expired_leases(db: Database, *, now: datetime) -> int:
 
 
 def claim_due(
-    db: Database, *, now: datetime, limit: int = 100, only_id: int | None = None
+    db: Database,
+    *,
+    now: datetime,
+    limit: int = 100,
+    only_id: int | None = None,
+    lease: timedelta = LEASE,
 ) -> list[OutboundEmail]:
     """Mark up to ``limit`` due rows as sending under a lease; returns them (detached).
 
@@ -82,14 +268,23 @@ def claim_due(
     due = select(OutboundEmail.id).where(_due_condition(now))
     if only_id is not None:
         due = due.where(OutboundEmail.id == only_id)
-    due = due.order_by(OutboundEmail.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    # A materialized CTE: PostgreSQL may run a LIMIT … SKIP LOCKED subquery inside IN (…)
+    # more than once, and each run skips the rows the previous one locked — one claim of
+    # 100 then took every due row (measured: 600 of 600).
+    due = (
+        due.order_by(OutboundEmail.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
+    )
     with db.Session.begin() as session:
         emails = session.scalars(
             update(OutboundEmail)
-            .where(OutboundEmail.id.in_(due.scalar_subquery()), _due_condition(now))
+            .where(OutboundEmail.id.in_(select(due.c.id)), _due_condition(now))
             .values(
                 status=EmailStatus.SENDING,
-                lease_until=now + LEASE,
+                lease_until=now + lease,
                 attempts=OutboundEmail.attempts + 1,
             )
             .returning(OutboundEmail)
@@ -99,6 +294,11 @@ def claim_due(
     return sorted(emails, key=lambda e: e.id)
 
 
+def _request_bound(sender: Sender) -> timedelta:
+    """The longest one send can take (connect + read timeout); 0 for local backends."""
+    return timedelta(seconds=float(getattr(sender, "max_request_seconds", 0.0)))
+
+
 def deliver_claimed(
     db: Database,
     sender: Sender,
@@ -106,8 +306,16 @@ def deliver_claimed(
     *,
     clock: Clock = utcnow,
     rng: random.Random | None = None,
+    settings: DeliverySettings = DEFAULTS,
+    leases: LeaseKeeper | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> str:
-    """Send one claimed row and record what happened: "sent", "retry" or "failed"."""
+    """Send one claimed row and record what happened.
+
+    Returns "sent", "retry", "failed", "deferred" (not sent: rate limited, or our lease
+    too short to cover a request; back to pending without using an attempt) or "lost"
+    (another worker holds the row now).
+    """
     if isinstance(email, int):
         with db.Session() as session:
             loaded = session.get(OutboundEmail, email)
@@ -116,18 +324,35 @@ def deliver_claimed(
             session.expunge(loaded)
         email = loaded
     email_id = email.id
-    values: dict[str, object]
+    now = clock()
+    if leases is not None:
+        remaining = leases.remaining(email_id, now)
+        if remaining is None:
+            return "lost"
+        paused = leases.rate_limited(now)
+        if paused is not None or remaining <= _request_bound(sender):
+            # Not attempted: the row goes back to the queue without using an attempt.
+            values: dict[str, object] = {
+                "status": EmailStatus.PENDING,
+                "attempts": email.attempts - 1,
+                "next_attempt_at": paused or now,
+            }
+            _record(db, email, values, settings=settings, should_stop=should_stop, once=True)
+            leases.let_go(email_id)
+            return "deferred"
     outcome: str
     try:
         result = sender.send(email)
     except RetryLater as exc:
         now = clock()
-        if email.attempts >= MAX_ATTEMPTS:
+        if exc.not_before is not None and leases is not None:
+            leases.note_rate_limit(exc.not_before)
+        if email.attempts >= settings.max_attempts:
             outcome = "failed"
             values = {"status": EmailStatus.FAILED, "last_error": f"gave up: {exc.message}"}
         else:
             outcome = "retry"
-            not_before = now + backoff(email.attempts, rng)
+            not_before = now + backoff(email.attempts, rng, settings)
             if exc.not_before is not None and exc.not_before > not_before:
                 not_before = exc.not_before
             values = {
@@ -143,7 +368,7 @@ def deliver_claimed(
         outcome = "retry"
         values = {
             "status": EmailStatus.PENDING,
-            "next_attempt_at": clock() + backoff(email.attempts, rng),
+            "next_attempt_at": clock() + backoff(email.attempts, rng, settings),
             "last_error": f"unexpected error: {exc.__class__.__name__}: {exc}"[:500],
         }
     else:
@@ -155,15 +380,62 @@ def deliver_claimed(
             "last_error": None,
             "delivery_state": "accepted" if sender.name != "development" else "development",
         }
-    values["lease_until"] = None
-    with db.Session.begin() as session:
-        session.execute(
-            update(OutboundEmail)
-            .where(OutboundEmail.id == email_id, OutboundEmail.status == EmailStatus.SENDING)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+    if not _record(db, email, values, settings=settings, should_stop=should_stop):
+        outcome = "lost"
+    if leases is not None:
+        leases.let_go(email_id)
     return outcome
+
+
+def _record(
+    db: Database,
+    email: OutboundEmail,
+    values: dict[str, object],
+    *,
+    settings: DeliverySettings,
+    should_stop: Callable[[], bool] | None,
+    once: bool = False,
+) -> bool:
+    """Write a send's outcome on our claim of the row; True when it applied.
+
+    Applies while the row's attempts are still those of our claim (nobody re-claimed it),
+    even when our lease ran out meanwhile. A database that went away is waited for: the
+    write is retried until it lands (SendGrid may have accepted the email: losing the
+    outcome would send it again), or, once the worker is stopping, for one lease.
+    """
+    statement = (
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.id == email.id,
+            OutboundEmail.attempts == email.attempts,
+            OutboundEmail.status.in_((EmailStatus.SENDING, EmailStatus.PENDING)),
+        )
+        .values(lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    delay = 0.1
+    stopping_since: float | None = None
+    while True:
+        try:
+            with db.Session.begin() as session:
+                applied = session.execute(statement).rowcount == 1
+            if not applied and values.get("status") == EmailStatus.SENT:
+                log.warning(
+                    "email %s was re-claimed by another worker before it was recorded as sent",
+                    email.id,
+                )
+            return applied
+        except DATABASE_GONE as exc:
+            if once:
+                return False
+            if should_stop is not None and should_stop():
+                stopping_since = stopping_since or time.monotonic()
+                if time.monotonic() - stopping_since > settings.lease.total_seconds():
+                    log.error("gave up recording email %s: %s", email.id, _short(exc))
+                    return False
+            log.warning("recording email %s failed, retrying: %s", email.id, _short(exc))
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def dispatch_due(
@@ -176,50 +448,144 @@ def dispatch_due(
     max_batches: int | None = None,
     rng: random.Random | None = None,
     should_stop: Callable[[], bool] | None = None,
+    settings: DeliverySettings = DEFAULTS,
+    leases: LeaseKeeper | None = None,
 ) -> DispatchReport:
-    """Send everything that is due now, batch by batch, until nothing due is left."""
+    """Send everything that is due now, batch by batch, until nothing due is left.
+
+    With ``concurrency`` > 1 the sends are pipelined: a new batch is claimed as soon as a
+    sender thread is free, so a slow answer holds one thread, never the whole worker.
+    Expired leases (a dead worker's rows) are released before every claim, and looked for
+    every second while slow requests are still out: they never wait behind a long batch.
+    """
     report = DispatchReport()
-    release_expired_leases(db, now=clock())
-    executor = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
+    own_leases = leases is None
+    keeper = leases if leases is not None else LeaseKeeper(db, settings, clock)
+
+    def deliver(email: OutboundEmail) -> str:
+        return deliver_claimed(
+            db,
+            sender,
+            email,
+            clock=clock,
+            rng=rng,
+            settings=settings,
+            leases=keeper,
+            should_stop=should_stop,
+        )
+
+    def may_claim(claims: int) -> bool:
+        if should_stop is not None and should_stop():
+            return False
+        if keeper.rate_limited(clock()) is not None:
+            return False
+        return max_batches is None or claims < max_batches
+
+    def claim() -> list[OutboundEmail]:
+        release_expired_leases(db, now=clock())
+        claimed = claim_due(db, now=clock(), limit=batch, lease=settings.lease)
+        keeper.hold(claimed)
+        report.claimed += len(claimed)
+        return claimed
+
     try:
-        batches = 0
-        while max_batches is None or batches < max_batches:
-            if should_stop is not None and should_stop():
-                break
-            claimed = claim_due(db, now=clock(), limit=batch)
-            if not claimed:
-                break
-            batches += 1
-            report.claimed += len(claimed)
-            if executor is not None:
-                outcomes = list(
-                    executor.map(
-                        lambda e: deliver_claimed(db, sender, e, clock=clock, rng=rng), claimed
-                    )
-                )
-            else:
-                outcomes = [deliver_claimed(db, sender, e, clock=clock, rng=rng) for e in claimed]
-            for outcome in outcomes:
-                if outcome == "sent":
-                    report.sent += 1
-                elif outcome == "retry":
-                    report.retried += 1
-                elif outcome == "failed":
-                    report.failed += 1
-            if len(claimed) < batch:
-                break
+        if concurrency <= 1:
+            claims = 0
+            while may_claim(claims):
+                claimed = claim()
+                if not claimed:
+                    break
+                claims += 1
+                for email in claimed:
+                    _tally(report, deliver(email))
+                if len(claimed) < batch:
+                    break
+        else:
+            _pipelined(claim, may_claim, deliver, report, concurrency, batch)
     finally:
-        if executor is not None:
-            executor.shutdown(wait=True)
+        if own_leases:
+            keeper.close()
     return report
 
 
-def send_email_now(db: Database, sender: Sender, email_id: int, *, clock: Clock = utcnow) -> str:
+REPOLL_SECONDS = 1.0
+
+
+def _pipelined(
+    claim: Callable[[], list[OutboundEmail]],
+    may_claim: Callable[[int], bool],
+    deliver: Callable[[OutboundEmail], str],
+    report: DispatchReport,
+    concurrency: int,
+    batch: int,
+) -> None:
+    outstanding: set[Future[str]] = set()
+    claims = 0
+    drained = False  # the last claim found fewer rows than it asked for
+    last_claim = 0.0
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-send") as pool:
+        try:
+            while True:
+                claiming = may_claim(claims)
+                if claiming and len(outstanding) < concurrency:
+                    if not drained or time.monotonic() - last_claim >= REPOLL_SECONDS:
+                        claimed = claim()
+                        last_claim = time.monotonic()
+                        claims += 1 if claimed else 0
+                        drained = len(claimed) < batch
+                        outstanding.update(pool.submit(deliver, email) for email in claimed)
+                if not outstanding:
+                    if drained or not claiming:
+                        return
+                    continue
+                done, outstanding = wait(
+                    outstanding,
+                    timeout=REPOLL_SECONDS if drained or not claiming else None,
+                    return_when=FIRST_COMPLETED,
+                )
+                for future in done:
+                    _tally(report, future.result())
+        finally:
+            for future in as_completed(outstanding):
+                _tally(report, future.result())
+
+
+def _tally(report: DispatchReport, outcome: str) -> None:
+    if outcome == "sent":
+        report.sent += 1
+    elif outcome == "retry":
+        report.retried += 1
+    elif outcome == "failed":
+        report.failed += 1
+    elif outcome == "deferred":
+        report.deferred += 1
+
+
+def send_email_now(
+    db: Database,
+    sender: Sender,
+    email_id: int,
+    *,
+    clock: Clock = utcnow,
+    settings: DeliverySettings = DEFAULTS,
+    leases: LeaseKeeper | None = None,
+) -> str:
     """Send one row if it is due (the scheduler's date job); anything else is left alone."""
-    claimed = claim_due(db, now=clock(), limit=1, only_id=email_id)
+    if leases is not None and leases.rate_limited(clock()) is not None:
+        return "skipped"  # the sweep sends it once the rate limit has passed
+    claimed = claim_due(db, now=clock(), limit=1, only_id=email_id, lease=settings.lease)
     if not claimed:
         return "skipped"
-    return deliver_claimed(db, sender, claimed[0], clock=clock)
+    own_leases = leases is None
+    keeper = leases if leases is not None else LeaseKeeper(db, settings, clock)
+    keeper.hold(claimed)
+    try:
+        return deliver_claimed(
+            db, sender, claimed[0], clock=clock, settings=settings, leases=keeper
+        )
+    finally:
+        if own_leases:
+            keeper.close()
 
 
 def resend(db_session, email: OutboundEmail, *, now: datetime | None = None) -> None:

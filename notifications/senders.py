@@ -77,6 +77,12 @@ class DevelopmentSender:
         return SendResult(message_id=f"dev-{email.id}")
 
 
+# SendGrid can take up to 30 s to answer (PRODUCT.md §6): such an answer is waited for,
+# never given up on and sent again. The outbox lease must outlast connect + read.
+CONNECT_TIMEOUT_S = 3.05
+READ_TIMEOUT_S = 35.0
+
+
 class SendGridSender:
     """``POST /v3/mail/send`` over one pooled HTTP session with connect/read timeouts."""
 
@@ -88,8 +94,8 @@ class SendGridSender:
         api_key: str,
         mail_from: str,
         host: str = "https://api.sendgrid.com",
-        connect_timeout: float = 3.05,
-        read_timeout: float = 10.0,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        read_timeout: float = READ_TIMEOUT_S,
         pool_size: int = 10,
     ):
         self.url = f"{host.rstrip('/')}/v3/mail/send"
@@ -99,6 +105,8 @@ class SendGridSender:
         self.from_email = from_email
         self.default_from_name = from_name or None
         self.timeout = (connect_timeout, read_timeout)
+        # The longest one request may take; the outbox only starts one its lease covers.
+        self.max_request_seconds = connect_timeout + read_timeout
         self.http = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self.http.mount("https://", adapter)
@@ -184,6 +192,8 @@ def sender_from_config(config: Any, *, pool_size: int = 10) -> Sender:
             api_key=config.SENDGRID_API_KEY,
             mail_from=config.MAIL_FROM,
             host=config.SENDGRID_API_HOST,
+            connect_timeout=getattr(config, "SENDGRID_CONNECT_TIMEOUT_SECONDS", CONNECT_TIMEOUT_S),
+            read_timeout=getattr(config, "SENDGRID_READ_TIMEOUT_SECONDS", READ_TIMEOUT_S),
             pool_size=pool_size,
         )
     return DevelopmentSender()

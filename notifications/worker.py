@@ -38,7 +38,14 @@ from sqlalchemy import Connection, Engine, or_, select, text, update
 
 from models import Database, EmailStatus, OutboundEmail, make_engine, utcnow
 
-from .delivery import DispatchReport, dispatch_due, send_email_now
+from .delivery import (
+    DATABASE_GONE,
+    DeliverySettings,
+    DispatchReport,
+    LeaseKeeper,
+    dispatch_due,
+    send_email_now,
+)
 from .senders import Sender, sender_from_config
 
 log = logging.getLogger(__name__)
@@ -157,13 +164,18 @@ class WorkerRuntime:
     clock: Callable[[], datetime] = utcnow
     concurrency: int = 8
     batch: int = 100
+    settings: DeliverySettings = field(default_factory=DeliverySettings)
+    sweep_seconds: float = DISPATCH_SECONDS
     leader: LeaderLock | None = None
     scheduler: BaseScheduler | None = None
+    leases: LeaseKeeper | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.leader is None:
             self.leader = LeaderLock(self.db.engine)
+        if self.leases is None:
+            self.leases = LeaseKeeper(self.db, self.settings, self.clock)
 
 
 _runtime: WorkerRuntime | None = None
@@ -181,21 +193,41 @@ def current_runtime() -> WorkerRuntime:
 def send_email(email_id: int) -> None:
     """Date job ``email:<id>``: send one row if it is (still) due."""
     runtime = current_runtime()
-    outcome = send_email_now(runtime.db, runtime.sender, email_id, clock=runtime.clock)
+    try:
+        outcome = send_email_now(
+            runtime.db,
+            runtime.sender,
+            email_id,
+            clock=runtime.clock,
+            settings=runtime.settings,
+            leases=runtime.leases,
+        )
+    except DATABASE_GONE as exc:
+        # The sweep sends it once the database is back.
+        log.warning("email %s: database unreachable (%s)", email_id, exc.__class__.__name__)
+        return
     log.info("email %s: %s", email_id, outcome)
 
 
 def dispatch_outbox() -> DispatchReport:
     """Every worker, every few seconds: send whatever is due."""
     runtime = current_runtime()
-    report = dispatch_due(
-        runtime.db,
-        runtime.sender,
-        clock=runtime.clock,
-        batch=runtime.batch,
-        concurrency=runtime.concurrency,
-        should_stop=runtime.stopping.is_set,
-    )
+    try:
+        report = dispatch_due(
+            runtime.db,
+            runtime.sender,
+            clock=runtime.clock,
+            batch=runtime.batch,
+            concurrency=runtime.concurrency,
+            should_stop=runtime.stopping.is_set,
+            settings=runtime.settings,
+            leases=runtime.leases,
+        )
+    except DATABASE_GONE as exc:
+        # Restart or failover: the pool reconnects, the next sweep carries on. Rows
+        # claimed before are still held (heartbeat) or their leases run out: never lost.
+        log.warning("outbox sweep: database unreachable, retrying (%s)", _first_line(exc))
+        return DispatchReport(errors=[_first_line(exc)])
     if report.claimed:
         log.info(
             "outbox: %d sent, %d to retry, %d failed", report.sent, report.retried, report.failed
@@ -203,17 +235,25 @@ def dispatch_outbox() -> DispatchReport:
     return report
 
 
+def _first_line(exc: BaseException) -> str:
+    text_ = str(getattr(exc, "orig", None) or exc).strip()
+    return text_.splitlines()[0][:200] if text_ else exc.__class__.__name__
+
+
 def run_periodic(job_id: str) -> None:
     """Run one of PERIODIC_JOBS if this worker is the leader."""
     runtime = current_runtime()
     assert runtime.leader is not None
-    if not runtime.leader.is_leader():
-        return
-    job = next((j for j in PERIODIC_JOBS if j.id == job_id), None)
-    if job is None:
-        log.warning("periodic job %r is no longer defined", job_id)
-        return
-    _resolve(job.func)(runtime)
+    try:
+        if not runtime.leader.is_leader():
+            return
+        job = next((j for j in PERIODIC_JOBS if j.id == job_id), None)
+        if job is None:
+            log.warning("periodic job %r is no longer defined", job_id)
+            return
+        _resolve(job.func)(runtime)
+    except DATABASE_GONE as exc:
+        log.warning("periodic job %s: database unreachable (%s)", job_id, _first_line(exc))
 
 
 def _resolve(reference: str) -> Callable[..., Any]:
@@ -310,7 +350,7 @@ def build_scheduler(runtime: WorkerRuntime, *, blocking: bool = True) -> BaseSch
     scheduler.add_job(
         "notifications.worker:dispatch_outbox",
         trigger="interval",
-        seconds=DISPATCH_SECONDS,
+        seconds=runtime.sweep_seconds,
         id="dispatch-outbox",
         jobstore="local",
         replace_existing=True,
@@ -366,8 +406,13 @@ def stop(runtime: WorkerRuntime) -> None:
     scheduler = runtime.scheduler
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=True)
+    if runtime.leases is not None:
+        runtime.leases.close()
     if runtime.leader is not None:
-        runtime.leader.release()
+        try:
+            runtime.leader.release()
+        except DATABASE_GONE:
+            pass  # the lock went with the connection
     close = getattr(runtime.sender, "close", None)
     if close is not None:
         close()
@@ -382,4 +427,6 @@ def runtime_from_config(config: Any, *, concurrency: int = 8, batch: int = 100) 
         sender=sender_from_config(config, pool_size=concurrency),
         concurrency=concurrency,
         batch=batch,
+        settings=DeliverySettings.from_config(config),
+        sweep_seconds=float(getattr(config, "OUTBOX_SWEEP_SECONDS", DISPATCH_SECONDS)),
     )

@@ -37,6 +37,11 @@ def worker(concurrency: int, batch: int) -> None:
     )
     # APScheduler logs every run of the 2-second outbox sweep at INFO: keep its warnings only.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # A sweep still sending (a long batch, a slow SendGrid) makes APScheduler warn every
+    # interval that it skipped the next one: expected, not worth an operator's attention.
+    logging.getLogger("apscheduler.scheduler").addFilter(
+        lambda record: "maximum number of running instances" not in record.getMessage()
+    )
     config = current_app.config["SWITCHBOARD_CONFIG"]
     runtime = runtime_from_config(config, concurrency=concurrency, batch=batch)
     click.echo(

@@ -289,3 +289,183 @@ def test_eta_change_and_change_back_sends_nothing_to_sendgrid(
     clock.advance(hours=2)
     dispatch_due(db, sendgrid, clock=clock)
     assert len(mocked.calls) == requests_before
+
+
+# --- leases, slow answers, rate limits, database outages (PRODUCT.md §6) ----------------
+
+
+def test_production_defaults_keep_the_60_s_and_30_s_promises():
+    from config import load_config
+    from notifications.delivery import DEFAULTS, DeliverySettings
+    from notifications.senders import sender_from_config
+    from notifications.worker import DISPATCH_SECONDS
+
+    config = load_config({"SENDGRID_API_KEY": "SG.x"}, env_name="development")
+    settings = DeliverySettings.from_config(config)
+    assert settings == DEFAULTS  # the config's defaults are the code's
+    sender = sender_from_config(config)
+    connect, read = sender.timeout
+    assert read > 30, "a 30 s answer is waited for"
+    # A live worker renews before its lease gets shorter than the longest request …
+    assert settings.lease - settings.heartbeat > timedelta(seconds=connect + read)
+    # … and a dead worker's emails are picked up by the next sweep, inside 60 s.
+    assert settings.lease + timedelta(seconds=config.OUTBOX_SWEEP_SECONDS) <= timedelta(seconds=50)
+    assert config.OUTBOX_SWEEP_SECONDS == DISPATCH_SECONDS
+    sender.close()
+
+
+def test_a_lease_too_short_for_a_slow_answer_is_refused_by_the_config():
+    from config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="OUTBOX_LEASE_SECONDS must exceed"):
+        load_config({"OUTBOX_LEASE_SECONDS": "30"}, env_name="development")
+    with pytest.raises(ConfigError, match="SENDGRID_READ_TIMEOUT_SECONDS must be a positive"):
+        load_config({"SENDGRID_READ_TIMEOUT_SECONDS": "nan"}, env_name="development")
+
+
+def test_a_held_email_is_renewed_by_the_heartbeat_and_not_taken_over(db, db_session, clock):
+    from notifications.delivery import DEFAULTS, LeaseKeeper, claim_due, release_expired_leases
+
+    email = _email(db_session, now=clock())
+    keeper = LeaseKeeper(db, DEFAULTS, clock)
+    claimed = claim_due(db, now=clock())
+    keeper._held = {e.id: (e.attempts, e.lease_until) for e in claimed}  # no thread here
+    for _ in range(30):  # 30 heartbeats: two and a half minutes, far past one lease
+        clock.advance(seconds=DEFAULTS.heartbeat.total_seconds())
+        assert keeper.renew() == 1
+        assert release_expired_leases(db, now=clock()) == 0
+        assert claim_due(db, now=clock()) == []
+    assert keeper.remaining(email.id, clock()) == DEFAULTS.lease
+    keeper.close()
+
+
+def test_a_dead_workers_email_is_sent_by_another_worker_after_one_lease(
+    db, db_session, clock, sendgrid, mocked
+):
+    from notifications.delivery import DEFAULTS, claim_due
+
+    _accept(mocked)
+    _email(db_session, now=clock())
+    claim_due(db, now=clock())  # claimed, then the worker is killed: no heartbeat
+    clock.advance(seconds=DEFAULTS.lease.total_seconds() - 1)
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0
+    clock.advance(seconds=2)
+    assert dispatch_due(db, sendgrid, clock=clock).sent == 1
+    [row] = _rows(db_session)
+    assert (row.status, row.attempts) == (EmailStatus.SENT, 2)
+
+
+def test_an_email_whose_lease_cannot_cover_a_request_is_not_sent(
+    db, db_session, clock, sendgrid, mocked
+):
+    from notifications.delivery import DEFAULTS, LeaseKeeper, claim_due, deliver_claimed
+
+    _accept(mocked)
+    _email(db_session, now=clock())
+    keeper = LeaseKeeper(db, DEFAULTS, clock)
+    [email] = claim_due(db, now=clock())
+    keeper._held = {email.id: (email.attempts, email.lease_until)}
+    clock.advance(seconds=10)  # no renewal (database unreachable): 35 s left < 38.05 s
+    assert deliver_claimed(db, sendgrid, email, clock=clock, leases=keeper) == "deferred"
+    assert len(mocked.calls) == 0
+    [row] = _rows(db_session)
+    assert (row.status, row.attempts) == (EmailStatus.PENDING, 0)
+
+
+def test_an_answer_recorded_after_the_lease_ran_out_still_counts_if_nobody_took_over(
+    db, db_session, clock, sendgrid, mocked
+):
+    from notifications.delivery import DEFAULTS, claim_due, deliver_claimed
+
+    _accept(mocked, "msg-late")
+    _email(db_session, now=clock())
+    [email] = claim_due(db, now=clock())
+    clock.advance(seconds=DEFAULTS.lease.total_seconds() + 1)
+    from notifications.delivery import release_expired_leases
+
+    assert release_expired_leases(db, now=clock()) == 1  # another worker's sweep
+    assert deliver_claimed(db, sendgrid, email, clock=clock) == "sent"
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0  # not sent a second time
+    [row] = _rows(db_session)
+    assert (row.status, row.provider_message_id) == (EmailStatus.SENT, "msg-late")
+
+
+def test_an_answer_after_another_worker_took_over_does_not_overwrite_its_claim(
+    db, db_session, clock, sendgrid, mocked
+):
+    from notifications.delivery import DEFAULTS, claim_due, deliver_claimed
+
+    mocked.add(responses.POST, SENDGRID_URL, status=503, body="unavailable")
+    _email(db_session, now=clock())
+    [first] = claim_due(db, now=clock())
+    clock.advance(seconds=DEFAULTS.lease.total_seconds() + 1)
+    dispatch_due(db, DevelopmentSender(), clock=clock)  # the other worker sends it
+    assert deliver_claimed(db, sendgrid, first, clock=clock) == "lost"
+    [row] = _rows(db_session)
+    assert (row.status, row.attempts) == (EmailStatus.SENT, 2)
+
+
+def test_a_429_pauses_sending_until_its_reset_without_spending_attempts(
+    db, db_session, clock, sendgrid, mocked
+):
+    reset = int((clock() + timedelta(seconds=30)).timestamp())
+    mocked.add(
+        responses.POST,
+        SENDGRID_URL,
+        status=429,
+        json={"errors": [{"message": "too many requests"}]},
+        headers={"X-RateLimit-Reset": str(reset)},
+    )
+    for n in range(5):
+        _email(db_session, key=f"test:{n}", now=clock())
+    report = dispatch_due(db, sendgrid, clock=clock)
+    assert (report.claimed, report.retried, report.deferred) == (5, 1, 4)
+    assert len(mocked.calls) == 1, "no request after the 429 until its reset"
+    rows = _rows(db_session)
+    assert {r.next_attempt_at for r in rows} == {datetime.fromtimestamp(reset, UTC)}
+    assert sorted(r.attempts for r in rows) == [0, 0, 0, 0, 1]
+
+
+def test_a_claim_takes_at_most_its_batch_and_leaves_the_rest_to_other_workers(
+    db, db_session, clock
+):
+    from notifications.delivery import claim_due
+
+    for n in range(30):
+        _email(db_session, key=f"test:{n}", now=clock())
+    assert len(claim_due(db, now=clock(), limit=10)) == 10
+    statuses = [row.status for row in _rows(db_session)]
+    assert statuses.count(EmailStatus.SENDING) == 10
+    assert statuses.count(EmailStatus.PENDING) == 20
+
+
+def test_an_accepted_email_is_recorded_once_the_database_is_back(
+    db, db_session, clock, sendgrid, mocked
+):
+    """SendGrid said 202, then the "sent" UPDATE met a restarting database: it is retried
+    until it lands, so the email is neither lost nor sent again."""
+    from sqlalchemy.exc import OperationalError
+
+    from notifications.delivery import claim_due, deliver_claimed
+
+    _accept(mocked, "msg-kept")
+    _email(db_session, now=clock())
+    [email] = claim_due(db, now=clock())
+    sessions = db.Session
+    failures = iter([True, True, False])
+
+    class Restarting:
+        def begin(self):
+            if next(failures, False):
+                raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+            return sessions.begin()
+
+    db.Session = Restarting()
+    try:
+        assert deliver_claimed(db, sendgrid, email, clock=clock) == "sent"
+    finally:
+        db.Session = sessions
+    assert len(mocked.calls) == 1
+    [row] = _rows(db_session)
+    assert (row.status, row.provider_message_id) == (EmailStatus.SENT, "msg-kept")
+    assert dispatch_due(db, sendgrid, clock=clock).claimed == 0
