@@ -5,6 +5,7 @@ from .base import Base, UTCDateTime, utcnow
 from .booking import (
     Appointment,
     AppointmentSlot,
+    BookingStatus,
     Task,
     TaskKind,
     TaskStatus,
@@ -23,7 +24,18 @@ from .call import (
 )
 from .customer import Customer
 from .db import Database, make_engine
-from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
+from .directory import (
+    ApiToken,
+    BusinessHours,
+    Holiday,
+    Line,
+    OrgSettings,
+    Role,
+    Salesperson,
+    SalespersonHours,
+    TimeOff,
+    User,
+)
 from .hours import BusinessCalendar, bump_directory_version, directory_version
 from .job import OPEN_JOB_STATUSES, EtaChange, Job, JobStatus
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
@@ -34,6 +46,7 @@ __all__ = [
     "Appointment",
     "AppointmentSlot",
     "AuditEntry",
+    "BookingStatus",
     "Base",
     "BusinessCalendar",
     "BusinessHours",
@@ -58,11 +71,13 @@ __all__ = [
     "Outcome",
     "Role",
     "Salesperson",
+    "SalespersonHours",
     "Task",
     "TaskKind",
     "TaskStatus",
     "Teleconference",
     "TeleconferenceParticipant",
+    "TimeOff",
     "User",
     "UTCDateTime",
     "bump_directory_version",
