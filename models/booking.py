@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -71,6 +72,14 @@ class AppointmentSlot(Base):
     slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def _active_pin(context: Any) -> str | None:
+    """A new conference holds its PIN unless it is inserted already cancelled."""
+    values = context.get_current_parameters()
+    if str(values.get("status") or "").lower().endswith("cancelled"):
+        return None
+    return values["pin"]
+
+
 class Teleconference(Base):
     __tablename__ = "teleconferences"
 
@@ -83,7 +92,7 @@ class Teleconference(Base):
     # The PIN while the conference is active (booked and not long over); NULL once it is
     # cancelled or ended. Unique: two active conferences never share a PIN, on any
     # database (NULLs do not collide), whatever the code does.
-    active_pin: Mapped[str | None] = mapped_column(String(12), unique=True)
+    active_pin: Mapped[str | None] = mapped_column(String(12), unique=True, default=_active_pin)
     # The <Conference> room name callers are joined to.
     room: Mapped[str] = mapped_column(String(100), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))

@@ -163,7 +163,6 @@ def test_teleconference_pins_are_unique_among_upcoming_conferences(
             end_at=MONDAY_9AM + timedelta(hours=2),
             dial_in_number="+16465550100",
             pin="111111",
-            active_pin="111111",
             room="earlier",
         )
     )
