@@ -68,6 +68,7 @@ from .errors import (
     EnquiryNotFound,
     InvalidDisposition,
     NotYourTask,
+    SlotTaken,
     TaskNotFound,
 )
 
