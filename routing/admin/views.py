@@ -50,6 +50,7 @@ ROLE_LABELS = {
     Role.COORDINATOR: "Coordinator",
     Role.ACCOUNT_MANAGER: "Account manager",
     Role.ADMIN: "Admin",
+    Role.SALESPERSON: "Salesperson",
 }
 
 
@@ -222,6 +223,35 @@ def edit_salesperson(salesperson_id: int):
     except SwitchboardError as exc:
         return _failed("admin/salesperson.html", exc, person=_person(salesperson_id))
     return _done(f"Saved {person.name}.", "admin.salesperson", salesperson_id=salesperson_id)
+
+
+@bp.post("/salespeople/<int:salesperson_id>/login")
+def give_salesperson_login(salesperson_id: int):
+    """Give a salesperson a console login (her calendar and availability only)."""
+    person = _person(salesperson_id)
+    form = request.form
+    try:
+        if form.get("password", "") != form.get("password_again", ""):
+            raise InvalidField("password_again", "the two passwords differ")
+        if not form.get("password"):
+            raise InvalidField("password", "a login needs a password")
+        create_user(
+            get_session(),
+            email=person.email,
+            role=Role.SALESPERSON,
+            name=person.name,
+            password=form.get("password", ""),
+            region=_region(),
+            actor=_actor().label,
+            actor_user_id=_actor().user_id,
+        )
+    except SwitchboardError as exc:
+        return _failed("admin/salesperson.html", exc, person=person)
+    return _done(
+        f"{person.name} can now log in as {person.email}.",
+        "admin.salesperson",
+        salesperson_id=salesperson_id,
+    )
 
 
 @bp.post("/salespeople/<int:salesperson_id>/lines")

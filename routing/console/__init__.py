@@ -10,7 +10,7 @@ from .views import bp
 def init_app(app: Flask) -> None:
     # Importing the modules attaches their views to the console blueprint.
     # (jobs and outbox pages are the jobs area's)
-    from . import bookings, calls, customers, enquiries, helpers, jobs, outbox, twiml  # noqa: F401
+    from . import availability, bookings, calls, customers, enquiries, helpers, jobs, outbox, twiml  # noqa: F401
 
     helpers.init_app(app)
     app.register_blueprint(bp)

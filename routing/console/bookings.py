@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from models import Appointment, AuditEntry, BookingStatus, OutboundEmail, Role, Teleconference
@@ -95,9 +95,14 @@ def _int(raw) -> int | None:
 
 
 @bp.get("/appointments/<int:booking_id>")
-@login_required()
+@login_required(Role.COORDINATOR, Role.ACCOUNT_MANAGER, Role.SALESPERSON)
 def appointment_detail(booking_id: int):
     """An appointment: when, where, with whom, its reminder and history; move or cancel it."""
+    user = current_user()
+    if user.role is Role.SALESPERSON:
+        booking = _booking("appointment", booking_id)
+        if booking.salesperson.user_id != user.id:
+            abort(403, description="You can see only your own appointments.")
     return _render("appointment", booking_id)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from models import Role, Salesperson
 
 from ..database import get_session
 from ..desk.overview import overview
@@ -20,7 +23,13 @@ def page_arg() -> int:
 
 
 @bp.get("/")
-@login_required()
+@login_required(Role.COORDINATOR, Role.ACCOUNT_MANAGER, Role.SALESPERSON)
 def home():
-    """The landing page after login: what needs attention now."""
-    return render_template("console/home.html", overview=overview(get_session(), current_user()))
+    """The landing page after login: what needs attention now (a salesperson: her week)."""
+    user = current_user()
+    if user.role is Role.SALESPERSON:
+        person = get_session().scalar(select(Salesperson).where(Salesperson.user_id == user.id))
+        if person is None:
+            abort(403, description="Your login is not linked to a salesperson: ask an admin.")
+        return redirect(url_for("console.availability", salesperson_id=person.id))
+    return render_template("console/home.html", overview=overview(get_session(), user))

@@ -235,6 +235,10 @@ def update_user(
     }
     if new_role is Role.COORDINATOR and wanted["phone"] is None:
         raise InvalidField("phone", "a coordinator needs a phone number to ring")
+    if new_role is not user.role and Role.SALESPERSON in (new_role, user.role):
+        # A salesperson's login sees only her own calendar: it is never turned into a
+        # staff login, nor a staff login into hers.
+        raise InvalidField("role", "a salesperson's login cannot change role, nor get that role")
     if actor.user_id == user.id and (new_role is not Role.ADMIN or not wanted["active"]):
         raise InvalidField("role", "you cannot remove your own admin access")
     if user.role is Role.ADMIN and (new_role is not Role.ADMIN or not wanted["active"]):
