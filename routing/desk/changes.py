@@ -23,10 +23,15 @@ from models import (
     Appointment,
     AppointmentSlot,
     BookingStatus,
+    BusinessCalendar,
+    Enquiry,
+    EnquiryKind,
+    EnquiryStatus,
     Teleconference,
     User,
     audit,
 )
+from models.directory import current_settings
 from notifications.reminders import ReminderLinks, cancel_reminder, plan_reminder
 
 from .availability import APPOINTMENT_LENGTHS
@@ -384,3 +389,70 @@ def upcoming_bookings(
         )
     ).all()
     return sorted([*appointments, *conferences], key=lambda booking: booking.start_at)
+
+
+# --- a customer's request from the reminder's link --------------------------------------------
+
+MAX_REQUEST = 2000
+
+
+def request_change(
+    session: Session,
+    booking: Appointment | Teleconference,
+    *,
+    message: str,
+    zone: ZoneInfo,
+    now: datetime,
+) -> Enquiry:
+    """Open an enquiry for the coordinators (SLA as for a missed call); a second request
+    while the first is open is added to it rather than opening another."""
+    text = (message or "").strip()
+    if not text:
+        raise InvalidDisposition({"message": "Tell us what would suit you better."})
+    if len(text) > MAX_REQUEST or "\x00" in text:
+        raise InvalidDisposition({"message": f"Please keep it under {MAX_REQUEST} characters."})
+    if booking.status is not BookingStatus.BOOKED or booking.end_at <= now:
+        raise BookingChanged("This appointment can no longer be changed.")
+    customer = booking.customer
+    what = "appointment" if isinstance(booking, Appointment) else "teleconference"
+    when = describe(booking.start_at, booking.end_at, zone)
+    note = f"Asks to change the {what} on {when}: {text}"
+    existing = session.scalar(
+        select(Enquiry).where(
+            Enquiry.kind == EnquiryKind.CHANGE_REQUEST,
+            Enquiry.customer_id == (customer.id if customer else None),
+            Enquiry.status != EnquiryStatus.RESOLVED,
+        )
+    )
+    if existing is not None:
+        existing.notes = "\n".join(filter(None, [existing.notes, note]))
+        enquiry = existing
+    else:
+        settings = current_settings(session)
+        calendar = BusinessCalendar.load(session, default_timezone=zone.key)
+        salesperson = booking.salesperson
+        line = (
+            next((line for line in salesperson.lines if line.active), None) if salesperson else None
+        )
+        enquiry = Enquiry(
+            customer_id=customer.id if customer else None,
+            line_id=line.id if line else None,
+            caller_number=customer.phone if customer else None,
+            kind=EnquiryKind.CHANGE_REQUEST,
+            sla_deadline=calendar.add_business_minutes(
+                now, settings.enquiry_sla_minutes if settings else 15
+            ),
+            notes=note,
+            created_at=now,
+        )
+        session.add(enquiry)
+    session.flush()
+    audit.record(
+        session,
+        actor=f"customer:{customer.email if customer else 'unknown'}",
+        entity_type=what,
+        entity_id=booking.id,
+        action="change_requested",
+        details={"enquiry_id": enquiry.id},
+    )
+    return enquiry
