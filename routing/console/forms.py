@@ -113,6 +113,7 @@ def change_choice(booking) -> dict[str, Any]:
         "kind": kind,
         "field": f"move_{kind}_{booking.id}",
         "label": label,
+        "when": f"{local:%a %d %b %H:%M}",
         "booking": booking,
         "minutes": minutes,
         "slot_days": days,

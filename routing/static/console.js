@@ -193,6 +193,9 @@
         target.hidden = !booking || target.getAttribute("data-booking") !== booking.value ||
           (action && action.value === "cancel");
       });
+      Array.prototype.forEach.call(form.querySelectorAll(".cancel-reason"), function (box) {
+        box.hidden = !action || action.value !== "cancel";
+      });
       if (declined) {
         ["caller_name", "caller_phone", "caller_email"].forEach(function (id) {
           var input = form.querySelector("#" + id);
