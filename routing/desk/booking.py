@@ -50,8 +50,6 @@ PIN_DIGITS = 6
 # Used only where no settings are passed (tests, scripts): views pass the real ones.
 DEFAULT_LINKS = ReminderLinks("http://127.0.0.1:5000", "development-secret-key-not-for-production")
 
-__all__ = ["APPOINTMENT_LENGTHS", "SLOT_MINUTES", "TELECONFERENCE_LENGTHS"]
-
 
 @dataclass(frozen=True)
 class Slot:

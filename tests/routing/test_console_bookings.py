@@ -287,3 +287,55 @@ def test_the_change_link_opens_an_enquiry_for_the_coordinators(app, client, db_s
     login(client, cora.email)
     queue = client.get("/enquiries").get_data(as_text=True)
     assert "change request" in queue and "Friday afternoon" in queue
+
+
+def test_admins_set_the_reminder_time_and_pending_reminders_follow(client, db_session, desk):
+    from models import OrgSettings
+
+    cora, alice, dana = desk
+    admin = make_user(db_session, role=Role.ADMIN, email="admin@example.com")
+    db_session.commit()
+    appointment = book_appointment(
+        db_session,
+        salesperson=alice,
+        customer=dana,
+        start=free_slots(db_session, alice.id, zone=org_zone(db_session))[-1].start,
+        length_minutes=30,
+        zone=org_zone(db_session),
+        actor=cora,
+        mail_from="sales@example.com",
+    )
+    db_session.commit()
+    reminder = db_session.get(OutboundEmail, appointment.reminder_email_id)
+    login(client, admin.email)
+    token, page = _token(client, "/admin/settings")
+    assert 'value="16:00"' in page
+    bad = client.post("/admin/settings/reminders", data={"csrf_token": token, "reminder_time": "x"})
+    assert bad.status_code == 422
+    response = client.post(
+        "/admin/settings/reminders", data={"csrf_token": token, "reminder_time": "09:15"}
+    )
+    assert response.status_code == 302
+    db_session.expire_all()
+    assert db_session.scalar(select(OrgSettings)).reminder_time == time(9, 15)
+    zone = org_zone(db_session)
+    assert reminder.next_attempt_at.astimezone(zone).time() == time(9, 15)
+
+
+def test_time_off_over_a_booked_appointment_lists_it_to_be_moved(client, db_session, desk):
+    cora, alice, dana = desk
+    admin = make_user(db_session, role=Role.ADMIN, email="admin@example.com")
+    db_session.commit()
+    appointment = _book(db_session, alice, dana, cora)
+    day = appointment.start_at.astimezone(org_zone(db_session)).date().isoformat()
+    login(client, admin.email)
+    token, _ = _token(client, f"/salespeople/{alice.id}/availability")
+    page = client.post(
+        f"/salespeople/{alice.id}/time-off",
+        data={"csrf_token": token, "first_day": day, "last_day": day, "note": "Ill"},
+    ).get_data(as_text=True)
+    assert "need moving" in page and f"/appointments/{appointment.id}" in page
+    assert day not in {
+        s.start.astimezone(org_zone(db_session)).date().isoformat()
+        for s in free_slots(db_session, alice.id, zone=org_zone(db_session))
+    }
