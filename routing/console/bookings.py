@@ -12,6 +12,7 @@ from models import utcnow as clock
 
 from ..database import get_session
 from ..desk.booking import APPOINTMENT_LENGTHS, TELECONFERENCE_LENGTHS, free_slots
+from ..desk.change_outcome import change_settings
 from ..desk.changes import (
     BookingChanged,
     BookingNotFound,
@@ -20,7 +21,6 @@ from ..desk.changes import (
     move_appointment,
     move_teleconference,
 )
-from ..desk.disposition import change_settings
 from ..desk.errors import InvalidDisposition, SlotTaken
 from ..errors import NotFound
 from ..security import current_user, login_required

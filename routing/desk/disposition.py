@@ -20,7 +20,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models import (
-    Appointment,
     Call,
     CallStatus,
     Customer,
@@ -34,7 +33,6 @@ from models import (
     Task,
     TaskKind,
     TaskStatus,
-    Teleconference,
     User,
     audit,
     utcnow,
@@ -48,27 +46,17 @@ from notifications.templates import render_email
 from .accounts import least_loaded_account_manager
 from .booking import (
     APPOINTMENT_LENGTHS,
-    DEFAULT_LINKS,
     TELECONFERENCE_LENGTHS,
     book_appointment,
     create_teleconference,
 )
-from .changes import (
-    BookingChanged,
-    BookingNotFound,
-    ChangeSettings,
-    cancel_appointment,
-    cancel_teleconference,
-    move_appointment,
-    move_teleconference,
-)
+from .change_outcome import apply_change, change_settings, parse_change
 from .errors import (
     AlreadyDisposed,
     CallNotFound,
     EnquiryNotFound,
     InvalidDisposition,
     NotYourTask,
-    SlotTaken,
     TaskNotFound,
 )
 
@@ -90,7 +78,6 @@ OUTCOME_LABELS = {
     Outcome.WRONG_NUMBER: "Wrong number / spam",
     Outcome.APPOINTMENT_CHANGE: "Move or cancel an appointment",
 }
-CHANGE_ACTIONS = ("move", "cancel")
 LEAST_LOADED = "least_loaded"
 ENDED_STATUSES = {
     CallStatus.COMPLETED.value,
@@ -293,46 +280,11 @@ def parse_disposition(
             errors["notes"] = "Note what the caller wanted."
 
     elif outcome is Outcome.APPOINTMENT_CHANGE:
-        _parse_change(form, result, errors, zone)
+        parse_change(form, result, errors, zone)
 
     if errors:
         raise InvalidDisposition(errors)
     return result
-
-
-def _parse_change(
-    form: Mapping[str, Any], result: Disposition, errors: dict[str, str], zone: ZoneInfo
-) -> None:
-    """Which booking, move or cancel, and the new time (a free slot, or a local time)."""
-    kind, _, raw_id = _text(form, "change_booking").partition(":")
-    if kind not in ("appointment", "teleconference") or not raw_id.isdigit():
-        errors["change_booking"] = "Choose the appointment to move or cancel."
-        return
-    result.change_booking = (kind, int(raw_id))
-    action = _text(form, "change_action")
-    if action not in CHANGE_ACTIONS:
-        errors["change_action"] = "Choose whether to move or to cancel it."
-        return
-    result.change_action = action
-    if action == "cancel":
-        result.cancel_reason = _text(form, "cancel_reason") or None
-        return
-    field_name = f"move_{kind}_{raw_id}"
-    raw = _text(form, field_name)
-    try:
-        moment = datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        moment = None
-    if moment is None:
-        errors[field_name] = (
-            "Pick one of the free slots."
-            if kind == "appointment"
-            else "Enter the new date and time of the teleconference."
-        )
-        return
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)  # datetime-local: the organisation's time
-    result.move_start = moment.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- customers
@@ -430,69 +382,6 @@ def _salesperson_for(session: Session, line: Line | None, customer: Customer | N
     return None
 
 
-def change_settings(settings: DeskSettings) -> ChangeSettings:
-    """What moving, cancelling and reminding need, from the desk's settings."""
-    from notifications.reminders import ReminderLinks
-
-    secret = settings.job_settings.secret_key if settings.job_settings else DEFAULT_LINKS.secret_key
-    return ChangeSettings(
-        zone=settings.zone,
-        mail_from=settings.mail_from,
-        links=ReminderLinks(settings.console_url, secret),
-    )
-
-
-def _change_booking(
-    session: Session,
-    ctx: _Context,
-    disposition: Disposition,
-    result: DispositionResult,
-    actor: User,
-    settings: DeskSettings,
-    now: datetime,
-) -> None:
-    kind, booking_id = disposition.change_booking
-    field_name = f"move_{kind}_{booking_id}"
-    model = Appointment if kind == "appointment" else Teleconference
-    booking = session.get(model, booking_id)
-    if booking is None or ctx.customer is None or booking.customer_id != ctx.customer.id:
-        raise InvalidDisposition({"change_booking": "That is not one of this caller's bookings."})
-    change = change_settings(settings)
-    try:
-        if disposition.change_action == "cancel":
-            cancel = cancel_appointment if kind == "appointment" else cancel_teleconference
-            cancel(
-                session,
-                booking_id,
-                reason=disposition.cancel_reason or disposition.notes,
-                actor=actor,
-                settings=change,
-                now=now,
-            )
-        else:
-            move = move_appointment if kind == "appointment" else move_teleconference
-            move(
-                session,
-                booking_id,
-                start=disposition.move_start,
-                actor=actor,
-                settings=change,
-                now=now,
-            )
-    except (SlotTaken, BookingChanged, BookingNotFound) as exc:
-        raise InvalidDisposition({field_name: exc.message}) from None
-    except InvalidDisposition as exc:
-        raise InvalidDisposition(
-            {field_name if k.startswith("move_") else k: v for k, v in exc.errors.items()}
-        ) from None
-    action = "cancelled" if disposition.change_action == "cancel" else "moved"
-    result.details = {
-        f"{kind}_id": booking_id,
-        "change": action,
-        "start": booking.start_at.isoformat(),
-    }
-
-
 def _job_by_reference(session: Session, reference: str, field_name: str) -> Job:
     job = session.scalar(select(Job).where(Job.reference == reference))
     if job is None:
@@ -587,7 +476,7 @@ def _apply_outcome(
         _refund_request(session, ctx, disposition, result, actor, settings, now)
 
     elif outcome is Outcome.APPOINTMENT_CHANGE:
-        _change_booking(session, ctx, disposition, result, actor, settings, now)
+        apply_change(session, ctx, disposition, result, actor, settings, now)
 
     return result
 
