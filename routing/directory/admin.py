@@ -136,7 +136,27 @@ def save_salesperson(
     session.flush()
     if changed:
         _audit(session, actor, "salesperson", person.id, "update", changed)
+        _follow_login(session, actor, person, changed)
     return person
+
+
+def _follow_login(
+    session: Session, actor: Actor, person: Salesperson, changed: dict[str, list[Any]]
+) -> None:
+    """Her console login follows her record: same email; no login once she is inactive."""
+    login = session.get(User, person.user_id) if person.user_id else None
+    if login is None:
+        return
+    follow: dict[str, Any] = {}
+    if "email" in changed and login.email != person.email:
+        check_email_free(session, person.email, login.id)
+        follow["email"] = person.email
+    if "active" in changed and not person.active and login.active:
+        follow["active"] = False
+    login_changes = _changes(login, follow)
+    session.flush()
+    if login_changes:
+        _audit(session, actor, "user", login.id, "update", login_changes)
 
 
 def save_line(

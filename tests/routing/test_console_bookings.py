@@ -339,3 +339,32 @@ def test_time_off_over_a_booked_appointment_lists_it_to_be_moved(client, db_sess
         s.start.astimezone(org_zone(db_session)).date().isoformat()
         for s in free_slots(db_session, alice.id, zone=org_zone(db_session))
     }
+
+
+def test_her_login_follows_her_salesperson_record(db_session):
+    from routing.directory.admin import Actor, save_salesperson
+    from routing.directory.users import create_user
+
+    alice = make_salesperson(db_session, name="Alice Seller", email="alice@example.com")
+    login = create_user(
+        db_session, email="alice@example.com", role=Role.SALESPERSON, password="long enough pw"
+    )
+    assert alice.user_id == login.id
+    actor = Actor("admin@example.com")
+    save_salesperson(
+        db_session, actor, salesperson_id=alice.id, name="Alice Seller",
+        email="alice.seller@example.com", phone=None,
+    )  # fmt: skip
+    assert login.email == "alice.seller@example.com" and login.active
+    save_salesperson(
+        db_session, actor, salesperson_id=alice.id, name="Alice Seller",
+        email="alice.seller@example.com", phone=None, active=False,
+    )  # fmt: skip
+    assert not login.active
+
+
+def test_a_salesperson_login_needs_a_salesperson_with_that_email(db_session):
+    from routing.directory.users import InvalidField, create_user
+
+    with pytest.raises(InvalidField, match="no salesperson"):
+        create_user(db_session, email="nobody@example.com", role=Role.SALESPERSON, password="x" * 9)
