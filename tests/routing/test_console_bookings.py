@@ -368,3 +368,32 @@ def test_a_salesperson_login_needs_a_salesperson_with_that_email(db_session):
 
     with pytest.raises(InvalidField, match="no salesperson"):
         create_user(db_session, email="nobody@example.com", role=Role.SALESPERSON, password="x" * 9)
+
+
+def test_the_cli_gives_a_salesperson_a_login_that_sees_only_her_appointments(
+    runner, client, db_session, desk
+):
+    from routing.cli import main
+
+    cora, alice, dana = desk
+    bob = make_salesperson(db_session, name="Bob Seller", email="bob@example.com")
+    db_session.commit()
+    mine = _book(db_session, alice, dana, cora)
+    theirs = _book(db_session, bob, make_customer(db_session, salesperson=bob), cora)
+    result = runner.invoke(
+        main,
+        ["user", "create", "--email", "alice@example.com", "--role", "salesperson",
+         "--password", "long enough pw"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    refused = runner.invoke(
+        main,
+        ["user", "create", "--email", "eve@example.com", "--role", "salesperson",
+         "--password", "long enough pw"],
+    )  # fmt: skip
+    assert refused.exit_code != 0 and "no salesperson" in refused.output
+    login(client, "alice@example.com", "long enough pw")
+    page = client.get(f"/appointments/{mine.id}").get_data(as_text=True)
+    assert "Dana Buyer" in page and "Move it" not in page
+    assert client.get(f"/appointments/{theirs.id}").status_code == 403
+    assert client.get(f"/teleconferences/{theirs.id}").status_code == 403
