@@ -397,3 +397,52 @@ def test_the_cli_gives_a_salesperson_a_login_that_sees_only_her_appointments(
     assert "Dana Buyer" in page and "Move it" not in page
     assert client.get(f"/appointments/{theirs.id}").status_code == 403
     assert client.get(f"/teleconferences/{theirs.id}").status_code == 403
+
+
+def test_a_teleconference_moves_and_cancels_from_its_page(client, db_session, desk):
+    from models import OrgSettings, Teleconference
+    from routing.desk.booking import create_teleconference
+
+    cora, alice, dana = desk
+    settings = db_session.scalar(select(OrgSettings)) or OrgSettings()
+    settings.teleconference_number = "+16465550100"
+    db_session.add(settings)
+    db_session.flush()
+    zone = org_zone(db_session)
+    conference = create_teleconference(
+        db_session,
+        title="Kitchen plans",
+        start=utcnow() + timedelta(days=3),
+        length_minutes=30,
+        participants=[],
+        zone=zone,
+        actor=cora,
+        mail_from="sales@example.com",
+        customer=dana,
+        salesperson=alice,
+    )
+    db_session.commit()
+    login(client, cora.email)
+    token, page = _token(client, f"/teleconferences/{conference.id}")
+    assert conference.pin in page and "Move it" in page
+    new_local = (utcnow() + timedelta(days=4)).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    moved = client.post(
+        f"/teleconferences/{conference.id}/move",
+        data={"csrf_token": token, "start": new_local, "sequence": "0"},
+    )
+    assert moved.status_code == 302, moved.get_data(as_text=True)[:500]
+    db_session.expire_all()
+    conference = db_session.get(Teleconference, conference.id)
+    assert conference.start_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M") == new_local
+    past = client.post(
+        f"/teleconferences/{conference.id}/move",
+        data={"csrf_token": token, "start": "2020-01-01T10:00"},
+    )
+    assert past.status_code == 422 and "must be in the future" in past.get_data(as_text=True)
+    cancelled = client.post(
+        f"/teleconferences/{conference.id}/cancel", data={"csrf_token": token, "sequence": "1"}
+    )
+    assert cancelled.status_code == 302
+    db_session.expire_all()
+    conference = db_session.get(Teleconference, conference.id)
+    assert conference.status is BookingStatus.CANCELLED and conference.active_pin is None
