@@ -44,7 +44,9 @@ def _render(kind: str, booking_id: int, *, errors=None, form=None, status=200):
     now = clock()
     minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
     values = dict(form or {})
-    chosen_minutes = _int(values.get("length_minutes")) or minutes
+    chosen_minutes = (
+        _int(values.get("length_minutes")) or _int(request.args.get("minutes")) or minutes
+    )
     days = []
     if kind == "appointment" and booking.status is BookingStatus.BOOKED:
         days = slot_days(
