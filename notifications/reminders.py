@@ -245,13 +245,22 @@ def reminder_upkeep(
 
 def release_ended_pins(session: Session, now: datetime) -> int:
     """A teleconference that is over gives its PIN back (``active_pin`` NULL)."""
-    result = session.execute(
+    ended = session.scalars(
+        select(Teleconference.id).where(
+            Teleconference.active_pin.is_not(None), Teleconference.end_at <= now
+        )
+    ).all()
+    if not ended:
+        # An UPDATE of teleconferences renews the directory token (call routing reloads
+        # its cache): only issue one when there is something to free.
+        return 0
+    session.execute(
         update(Teleconference)
-        .where(Teleconference.active_pin.is_not(None), Teleconference.end_at <= now)
+        .where(Teleconference.id.in_(ended))
         .values(active_pin=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return len(ended)
 
 
 def run_reminder_upkeep(runtime: Any) -> dict[str, int]:

@@ -347,3 +347,25 @@ def test_the_database_refuses_a_second_active_conference_with_the_same_pin(org):
         org.add(conference("c"))
         org.flush()
     assert len(org.scalars(select(Appointment)).all()) == 0
+
+
+def test_a_conference_that_is_over_gives_its_pin_back(org, alice, coordinator, monkeypatch):
+    customer = make_customer(org, salesperson=alice)
+    earlier = _conference(org, coordinator, alice, customer, MONDAY_9AM + timedelta(hours=1))
+    pin = earlier.pin
+    draws = iter([int(pin), int(pin)])
+    monkeypatch.setattr("routing.desk.booking.secrets.randbelow", lambda _: next(draws))
+    later = create_teleconference(
+        org,
+        title="Follow-up",
+        start=MONDAY_9AM + timedelta(days=1),
+        length_minutes=30,
+        participants=[("Eve Architect", "eve@arch.example.com")],
+        zone=ZONE,
+        actor=coordinator,
+        mail_from=CHANGE.mail_from,
+        customer=customer,
+        now=earlier.end_at + timedelta(minutes=1),
+    )
+    org.refresh(earlier)
+    assert later.active_pin == pin and earlier.active_pin is None
