@@ -5,6 +5,7 @@ from .base import Base, UTCDateTime, utcnow
 from .booking import (
     Appointment,
     AppointmentSlot,
+    BookingStatus,
     Task,
     TaskKind,
     TaskStatus,
@@ -24,7 +25,18 @@ from .call import (
 from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .customer import Customer
 from .db import Database, make_engine
-from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
+from .directory import (
+    ApiToken,
+    BusinessHours,
+    Holiday,
+    Line,
+    OrgSettings,
+    Role,
+    Salesperson,
+    SalespersonHours,
+    TimeOff,
+    User,
+)
 from .hours import BusinessCalendar, bump_directory_version, directory_version
 from .job import OPEN_JOB_STATUSES, EtaChange, FeedbackStage, Job, JobFeedback, JobStatus
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
@@ -35,6 +47,7 @@ __all__ = [
     "Appointment",
     "AppointmentSlot",
     "AuditEntry",
+    "BookingStatus",
     "Base",
     "BusinessCalendar",
     "BusinessHours",
@@ -64,11 +77,13 @@ __all__ = [
     "Outcome",
     "Role",
     "Salesperson",
+    "SalespersonHours",
     "Task",
     "TaskKind",
     "TaskStatus",
     "Teleconference",
     "TeleconferenceParticipant",
+    "TimeOff",
     "User",
     "UTCDateTime",
     "bump_directory_version",

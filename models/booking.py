@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import E164, Base, UTCDateTime, utcnow
 from .customer import Customer
 from .directory import Salesperson, User
+
+
+class BookingStatus(enum.StrEnum):
+    """Whether an appointment or teleconference still takes place."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
 
 
 class Appointment(Base):
@@ -27,6 +35,20 @@ class Appointment(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[BookingStatus] = mapped_column(
+        Enum(BookingStatus, native_enum=False, length=20), default=BookingStatus.BOOKED
+    )
+    # The invite's SEQUENCE: raised by every move and by the cancellation, so calendar
+    # programs apply the update to the event they already have (same UID).
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The customer's reminder in the outbox (pending until the business day before).
+    reminder_email_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_emails.id", ondelete="SET NULL")
+    )
 
     salesperson: Mapped[Salesperson] = relationship()
     customer: Mapped[Customer] = relationship()
@@ -50,6 +72,14 @@ class AppointmentSlot(Base):
     slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def _active_pin(context: Any) -> str | None:
+    """A new conference holds its PIN unless it is inserted already cancelled."""
+    values = context.get_current_parameters()
+    if str(values.get("status") or "").lower().endswith("cancelled"):
+        return None
+    return values["pin"]
+
+
 class Teleconference(Base):
     __tablename__ = "teleconferences"
 
@@ -59,6 +89,10 @@ class Teleconference(Base):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dial_in_number: Mapped[str] = mapped_column(E164)
     pin: Mapped[str] = mapped_column(String(12), index=True)
+    # The PIN while the conference is active (booked and not long over); NULL once it is
+    # cancelled or ended. Unique: two active conferences never share a PIN, on any
+    # database (NULLs do not collide), whatever the code does.
+    active_pin: Mapped[str | None] = mapped_column(String(12), unique=True, default=_active_pin)
     # The <Conference> room name callers are joined to.
     room: Mapped[str] = mapped_column(String(100), unique=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
@@ -68,7 +102,20 @@ class Teleconference(Base):
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[BookingStatus] = mapped_column(
+        Enum(BookingStatus, native_enum=False, length=20), default=BookingStatus.BOOKED
+    )
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    reminder_email_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_emails.id", ondelete="SET NULL")
+    )
 
+    customer: Mapped[Customer | None] = relationship()
+    salesperson: Mapped[Salesperson | None] = relationship()
     participants: Mapped[list[TeleconferenceParticipant]] = relationship(
         back_populates="teleconference", cascade="all, delete-orphan"
     )

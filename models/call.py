@@ -46,6 +46,8 @@ class Outcome(enum.StrEnum):
     REFUND_REQUEST = "refund_request"
     GENERAL_ENQUIRY = "general_enquiry"
     WRONG_NUMBER = "wrong_number"
+    # The caller moved or cancelled an appointment or teleconference she already had.
+    APPOINTMENT_CHANGE = "appointment_change"
 
 
 class Call(Base):
@@ -130,6 +132,8 @@ class EnquiryKind(enum.StrEnum):
     VOICEMAIL = "voicemail"
     CALLBACK = "callback"
     FEEDBACK = "feedback"  # a customer's low rating or comment, owned by her account manager
+    # A customer asked, from a reminder's link, to change an appointment.
+    CHANGE_REQUEST = "change_request"
 
 
 class EnquiryStatus(enum.StrEnum):

@@ -26,6 +26,8 @@ class Role(enum.StrEnum):
     COORDINATOR = "coordinator"
     ACCOUNT_MANAGER = "account_manager"
     ADMIN = "admin"
+    # A salesperson's own login: her calendar and availability only (see routing/security).
+    SALESPERSON = "salesperson"
 
 
 class User(Base):
@@ -66,8 +68,56 @@ class Salesperson(Base):
     phone: Mapped[str | None] = mapped_column(E164)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Her console login (role salesperson), if she has one.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    # False: she works the team's business hours; True: her own SalespersonHours rows.
+    own_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Length of a standard appointment with her, offered first when booking.
+    appointment_minutes: Mapped[int] = mapped_column(Integer, default=30)
 
     lines: Mapped[list[Line]] = relationship(back_populates="salesperson", order_by="Line.id")
+    hours: Mapped[list[SalespersonHours]] = relationship(
+        order_by="SalespersonHours.weekday", cascade="all, delete-orphan"
+    )
+    time_off: Mapped[list[TimeOff]] = relationship(
+        order_by="TimeOff.first_day", cascade="all, delete-orphan"
+    )
+    user: Mapped[User | None] = relationship()
+
+
+class SalespersonHours(Base):
+    """A salesperson's own working hours on one weekday (0 = Monday), local time."""
+
+    __tablename__ = "salesperson_hours"
+    __table_args__ = (
+        UniqueConstraint("salesperson_id", "weekday"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="salesperson_weekday_range"),
+        CheckConstraint("opens_at < closes_at", name="salesperson_opens_before_closes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salesperson_id: Mapped[int] = mapped_column(ForeignKey("salespeople.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[time] = mapped_column(Time)
+    closes_at: Mapped[time] = mapped_column(Time)
+
+
+class TimeOff(Base):
+    """Days a salesperson is away (holiday, travel, training), first to last inclusive."""
+
+    __tablename__ = "time_off"
+    __table_args__ = (CheckConstraint("first_day <= last_day", name="time_off_in_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    salesperson_id: Mapped[int] = mapped_column(
+        ForeignKey("salespeople.id", ondelete="CASCADE"), index=True
+    )
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Line(Base):
@@ -102,6 +152,9 @@ class OrgSettings(Base):
     supervisor_email: Mapped[str | None] = mapped_column(String(254))
     # Dial-in number callers use to join teleconferences.
     teleconference_number: Mapped[str | None] = mapped_column(E164)
+    # Local time, the business day before, at which customers get appointment reminders
+    # (None: the default, 16:00).
+    reminder_time: Mapped[time | None] = mapped_column(Time)
     # Changes whenever the directory, hours, holidays or settings change; in-process
     # caches (call routing) reload when it differs (see models/hours.py).
     directory_version: Mapped[str] = mapped_column(String(32), default="initial")

@@ -1,8 +1,10 @@
-"""The salesperson's daily digest: what happened on their old line today.
+"""The salesperson's daily digest: what happened on their old line today, what is next.
 
 Salespeople no longer answer their old mobile number; this email tells them, once a day,
 who called, what the coordinators did with each call (appointment booked, handed to an
-account manager, refund request …) and which callers still wait for a call back.
+account manager, refund request …), which callers still wait for a call back, and the
+appointments coming up until the end of the next business day ("tomorrow's"). A
+salesperson with no calls but appointments coming up still gets it.
 
 Run periodically by the worker. The digest for a local day falls due when the team
 closes that day (end of day when closed); a run finds every salesperson with calls that
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import (
     Appointment,
+    BookingStatus,
     Call,
     CallResult,
     Enquiry,
@@ -82,6 +85,16 @@ def _day_bounds(calendar: BusinessCalendar, day: date) -> tuple[datetime, dateti
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def _coming_up(calendar: BusinessCalendar, day: date) -> tuple[datetime, datetime]:
+    """From the end of ``day`` to the end of the next business day (weekends included)."""
+    following = day + timedelta(days=1)
+    for _ in range(14):
+        if calendar.is_business_day(following):
+            break
+        following += timedelta(days=1)
+    return _day_bounds(calendar, day)[1], _day_bounds(calendar, following)[1]
+
+
 def _caller(call: Call) -> str:
     if call.customer is not None:
         who = call.customer.name
@@ -132,6 +145,15 @@ def _queue_day(
     for call in calls:
         if call.line is not None and call.result != CallResult.TELECONFERENCE.value:
             by_salesperson.setdefault(call.line.salesperson_id, []).append(call)
+    coming_start, coming_end = _coming_up(calendar, day)
+    for salesperson_id in session.scalars(
+        select(Appointment.salesperson_id).where(
+            Appointment.status == BookingStatus.BOOKED,
+            Appointment.start_at >= coming_start,
+            Appointment.start_at < coming_end,
+        )
+    ):
+        by_salesperson.setdefault(salesperson_id, [])
     if not by_salesperson:
         return 0
     keys = {sid: f"digest:{sid}:{day.isoformat()}" for sid in by_salesperson}
@@ -148,8 +170,8 @@ def _queue_day(
     for salesperson_id, their_calls in by_salesperson.items():
         if keys[salesperson_id] in already:
             continue
-        salesperson = their_calls[0].line.salesperson
-        if not salesperson.active:
+        salesperson = session.get(Salesperson, salesperson_id)
+        if salesperson is None or not salesperson.active:
             continue
         _queue_one(session, calendar, day, salesperson, their_calls, org_name, console_url, now)
         queued += 1
@@ -190,6 +212,18 @@ def _queue_one(
         .options(selectinload(Appointment.customer))
         .order_by(Appointment.start_at)
     ).all()
+    coming_start, coming_end = _coming_up(calendar, day)
+    coming = session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.salesperson_id == salesperson.id,
+            Appointment.status == BookingStatus.BOOKED,
+            Appointment.start_at >= coming_start,
+            Appointment.start_at < coming_end,
+        )
+        .options(selectinload(Appointment.customer))
+        .order_by(Appointment.start_at)
+    ).all()
     line_ids = [line.id for line in salesperson.lines]
     waiting = session.scalars(
         select(Enquiry)
@@ -211,6 +245,18 @@ def _queue_one(
                 "place": a.place or "",
             }
             for a in appointments
+        ],
+        coming_until=f"{calendar.local(coming_end - timedelta(seconds=1)):%A %d %B}",
+        coming=[
+            {
+                "when": f"{calendar.local(a.start_at):%a %d %b %H:%M}–"
+                f"{calendar.local(a.end_at):%H:%M}",
+                "customer": a.customer.name
+                + (f" ({a.customer.company})" if a.customer.company else ""),
+                "phone": format_phone(a.customer.phone) if a.customer.phone else "",
+                "place": a.place or "",
+            }
+            for a in coming
         ],
         waiting=[
             {

@@ -71,6 +71,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("enquiry-sla-warnings", "notifications.sla:run_sla_warning_check", 60),
     PeriodicJob("salesperson-digests", "notifications.digest:run_digests", 300),
     PeriodicJob("assign-waiting-jobs", "notifications.jobs:run_assign_waiting_jobs", 60),
+    PeriodicJob("reminder-upkeep", "notifications.reminders:run_reminder_upkeep", 300),
 ]
 
 DISPATCH_SECONDS = 2

@@ -25,3 +25,6 @@ def register(app: Flask) -> None:
     from .feedback import bp as feedback_bp
 
     app.register_blueprint(feedback_bp)
+    from .bookings import bp as bookings_bp
+
+    app.register_blueprint(bookings_bp)

@@ -73,7 +73,12 @@ def current_user() -> User | None:
 
 
 def login_required(*roles: Role) -> Callable[[F], F]:
-    """Require a logged-in user; with roles, one of them (admins may do everything)."""
+    """Require a logged-in user; with roles, one of them (admins may do everything).
+
+    Without roles, any staff role (coordinator, account manager, admin): a salesperson's
+    login opens only the pages that name ``Role.SALESPERSON`` (her calendar and
+    availability), so adding that role widened no existing page.
+    """
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -82,6 +87,8 @@ def login_required(*roles: Role) -> Callable[[F], F]:
             if user is None:
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if roles and user.role not in roles and user.role != Role.ADMIN:
+                abort(403, description="Your role does not give access to this page.")
+            if not roles and user.role is Role.SALESPERSON:
                 abort(403, description="Your role does not give access to this page.")
             return view(*args, **kwargs)
 

@@ -30,6 +30,7 @@ from models import (
     Role,
     Salesperson,
     User,
+    utcnow,
 )
 from models.audit import record
 from models.contact import format_phone
@@ -50,6 +51,7 @@ ROLE_LABELS = {
     Role.COORDINATOR: "Coordinator",
     Role.ACCOUNT_MANAGER: "Account manager",
     Role.ADMIN: "Admin",
+    Role.SALESPERSON: "Salesperson",
 }
 
 
@@ -222,6 +224,35 @@ def edit_salesperson(salesperson_id: int):
     except SwitchboardError as exc:
         return _failed("admin/salesperson.html", exc, person=_person(salesperson_id))
     return _done(f"Saved {person.name}.", "admin.salesperson", salesperson_id=salesperson_id)
+
+
+@bp.post("/salespeople/<int:salesperson_id>/login")
+def give_salesperson_login(salesperson_id: int):
+    """Give a salesperson a console login (her calendar and availability only)."""
+    person = _person(salesperson_id)
+    form = request.form
+    try:
+        if form.get("password", "") != form.get("password_again", ""):
+            raise InvalidField("password_again", "the two passwords differ")
+        if not form.get("password"):
+            raise InvalidField("password", "a login needs a password")
+        create_user(
+            get_session(),
+            email=person.email,
+            role=Role.SALESPERSON,
+            name=person.name,
+            password=form.get("password", ""),
+            region=_region(),
+            actor=_actor().label,
+            actor_user_id=_actor().user_id,
+        )
+    except SwitchboardError as exc:
+        return _failed("admin/salesperson.html", exc, person=person)
+    return _done(
+        f"{person.name} can now log in as {person.email}.",
+        "admin.salesperson",
+        salesperson_id=salesperson_id,
+    )
 
 
 @bp.post("/salespeople/<int:salesperson_id>/lines")
@@ -483,6 +514,50 @@ def settings():
     current = directory.org_settings(get_session(), current_app.config["TIMEZONE"])
     get_session().commit()
     return render_template("admin/settings.html", settings=current, errors={}, form={})
+
+
+@bp.context_processor
+def _reminder_default() -> dict[str, Any]:
+    from notifications.reminders import DEFAULT_REMINDER_TIME
+
+    return {"default_reminder_time": DEFAULT_REMINDER_TIME}
+
+
+@bp.post("/settings/reminders")
+def save_reminder_time():
+    """When customers get appointment reminders; pending ones move to the new time."""
+    from notifications.reminders import ReminderLinks, reminder_upkeep
+
+    from ..console.helpers import public_url
+
+    session = get_session()
+    current = directory.org_settings(session, current_app.config["TIMEZONE"])
+    try:
+        at = directory.parse_time(request.form.get("reminder_time"), "reminder_time")
+        if at is None:
+            raise InvalidField("reminder_time", "enter a time such as 16:00")
+    except SwitchboardError as exc:
+        return _failed("admin/settings.html", exc, settings=current)
+    if current.reminder_time != at:
+        old = current.reminder_time
+        current.reminder_time = at
+        session.flush()
+        record(
+            session,
+            actor=_actor().label,
+            actor_user_id=_actor().user_id,
+            entity_type="org_settings",
+            entity_id=current.id,
+            action="update",
+            details={"reminder_time": [old.isoformat() if old else None, at.isoformat()]},
+        )
+        reminder_upkeep(
+            session,
+            now=utcnow(),
+            links=ReminderLinks(public_url(""), current_app.config["SECRET_KEY"]),
+            default_timezone=current_app.config["TIMEZONE"],
+        )
+    return _done(f"Reminders go out at {at:%H:%M} the business day before.", "admin.settings")
 
 
 @bp.post("/settings")

@@ -29,7 +29,8 @@ def user() -> None:
     "--role",
     required=True,
     metavar="|".join(ROLE_CHOICES),
-    help="coordinator, account_manager or admin.",
+    help="coordinator, account_manager, admin, or salesperson (her own calendar and "
+    "availability only; the email must be a salesperson's).",
 )
 @click.option("--name", help="Full name (default: from the email).")
 @click.option("--phone", help="Phone number (required for coordinators: it rings).")

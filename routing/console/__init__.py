@@ -11,6 +11,8 @@ def init_app(app: Flask) -> None:
     # Importing the modules attaches their views to the console blueprint.
     # (jobs and outbox pages are the jobs area's)
     from . import (  # noqa: F401
+        availability,
+        bookings,
         calllog,
         calls,
         capacity,

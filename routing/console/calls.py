@@ -157,6 +157,9 @@ def _summary(result) -> str:
         parts.append("Appointment booked and invites queued.")
     if result.teleconference_id:
         parts.append("Teleconference scheduled and invites queued.")
+    if result.details.get("change"):
+        what = "Appointment" if "appointment_id" in result.details else "Teleconference"
+        parts.append(f"{what} {result.details['change']}; updated invites queued.")
     if result.transfer_to is not None:
         how = "cold" if result.transfer_mode == "cold" else "warm"
         parts.append(f"Transferring the caller to {result.transfer_to.name} ({how}).")

@@ -148,13 +148,13 @@ def salespeople():
 
 
 @bp.get("/salespeople/<int:salesperson_id>/calendar")
-@login_required()
+@login_required(Role.COORDINATOR, Role.ACCOUNT_MANAGER, Role.SALESPERSON)
 def calendar(salesperson_id: int):
     """A salesperson's week: appointments booked and slots still free, in the org's zone."""
+    from .availability import visible_salesperson
+
     session = get_session()
-    person = session.get(Salesperson, salesperson_id)
-    if person is None:
-        raise NotFound("There is no such salesperson.")
+    person = visible_salesperson(salesperson_id)
     org_zone = zone()
     today = datetime.now(org_zone).date()
     try:
@@ -174,6 +174,7 @@ def calendar(salesperson_id: int):
         days.append(
             {
                 "date": day,
+                "off": next((t for t in person.time_off if t.first_day <= day <= t.last_day), None),
                 "appointments": [
                     a for a in appointments if a.start_at.astimezone(org_zone).date() == day
                 ],

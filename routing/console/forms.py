@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from models import Customer, Outcome, Salesperson
+from models import Appointment, Customer, Outcome, Salesperson, utcnow
 
 from ..database import get_session
 from ..desk.accounts import account_managers_with_load
 from ..desk.booking import APPOINTMENT_LENGTHS, TELECONFERENCE_LENGTHS, free_slots
+from ..desk.changes import upcoming_bookings
 from ..desk.disposition import LEAST_LOADED, OUTCOME_LABELS, SALES_OUTCOMES
 from .capacity import capacity_view, refused_alternatives
 from .helpers import zone
@@ -34,7 +35,7 @@ def disposition_context(
         "caller_phone": (customer.phone if customer else None) or caller_number or "",
         "caller_email": (customer.email if customer else None) or "",
         "account_manager_id": LEAST_LOADED,
-        "length_minutes": "30",
+        "length_minutes": str(salesperson.appointment_minutes if salesperson else 30),
         "conference_minutes": "30",
         # The next full hour, local, as <input type=datetime-local> wants it.
         "conference_start": (datetime.now(org_zone) + timedelta(hours=1)).strftime(
@@ -45,26 +46,27 @@ def disposition_context(
         values.update({key: form.get(key) for key in form})
     days = []
     if salesperson is not None:
-        slots = free_slots(session, salesperson.id, zone=org_zone)
-        for day, day_slots in groupby(slots, key=lambda s: s.start.astimezone(org_zone).date()):
-            days.append(
-                (
-                    day,
-                    [
-                        (slot.start.isoformat(), slot.start.astimezone(org_zone).strftime("%H:%M"))
-                        for slot in day_slots
-                    ],
-                )
-            )
+        days = slot_days(free_slots(session, salesperson.id, zone=org_zone))
     eta_capacity = capacity_view(session)
     if errors and "new_job_eta_alternatives" in errors:
         eta_capacity.refused = True
         eta_capacity.alternatives = refused_alternatives(dict(errors), "new_job_eta_alternatives")
+    bookings = upcoming_bookings(session, customer.id, utcnow()) if customer else []
+    changes = [change_choice(booking) for booking in bookings]
+    if len(changes) == 1:
+        values.setdefault("change_booking", changes[0]["key"])
+    outcomes = [
+        (o.value, OUTCOME_LABELS[o])
+        for o in Outcome
+        # Offered only to a caller who has something coming up.
+        if o is not Outcome.APPOINTMENT_CHANGE or changes
+    ]
     return {
         "eta_capacity": eta_capacity,
         "values": values,
         "errors": dict(errors or {}),
-        "outcomes": [(o.value, OUTCOME_LABELS[o]) for o in Outcome],
+        "outcomes": outcomes,
+        "changes": changes,
         "sales_outcomes": [o.value for o in SALES_OUTCOMES],
         "slot_days": days,
         "appointment_lengths": APPOINTMENT_LENGTHS,
@@ -73,4 +75,53 @@ def disposition_context(
         "least_loaded": LEAST_LOADED,
         "salesperson": salesperson,
         "live_call": live_call,
+    }
+
+
+def slot_days(slots) -> list[tuple[Any, list[tuple[str, str]]]]:
+    """Free slots grouped by local day: [(date, [(value, "HH:MM"), …]), …]."""
+    org_zone = zone()
+    return [
+        (
+            day,
+            [
+                (slot.start.isoformat(), slot.start.astimezone(org_zone).strftime("%H:%M"))
+                for slot in day_slots
+            ],
+        )
+        for day, day_slots in groupby(slots, key=lambda s: s.start.astimezone(org_zone).date())
+    ]
+
+
+def change_choice(booking) -> dict[str, Any]:
+    """One upcoming booking as the move-or-cancel section offers it."""
+    org_zone = zone()
+    local = booking.start_at.astimezone(org_zone)
+    minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
+    if isinstance(booking, Appointment):
+        kind = "appointment"
+        label = f"Appointment {local:%a %d %b %H:%M} with {booking.salesperson.name}"
+        days = slot_days(
+            free_slots(
+                get_session(),
+                booking.salesperson_id,
+                zone=org_zone,
+                length_minutes=minutes,
+                ignore_appointment_id=booking.id,
+            )
+        )
+    else:
+        kind = "teleconference"
+        label = f"Teleconference {local:%a %d %b %H:%M}: {booking.title}"
+        days = []
+    return {
+        "key": f"{kind}:{booking.id}",
+        "kind": kind,
+        "field": f"move_{kind}_{booking.id}",
+        "label": label,
+        "when": f"{local:%a %d %b %H:%M}",
+        "booking": booking,
+        "minutes": minutes,
+        "slot_days": days,
+        "local_start": local.strftime("%Y-%m-%dT%H:%M"),
     }

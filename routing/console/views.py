@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
 
-from models import Role, User, utcnow
+from models import Role, Salesperson, User, utcnow
 from models.hours import BusinessCalendar
 
 from ..database import get_session
@@ -42,11 +43,16 @@ def _day_scope(user: User) -> tuple[list[int] | None, list[int] | None, User | N
 
 
 @bp.get("/")
-@login_required()
+@login_required(Role.COORDINATOR, Role.ACCOUNT_MANAGER, Role.SALESPERSON)
 def home():
-    """The landing page after login: what needs attention now, and the day's jobs."""
+    """The landing page after login: what needs attention now (a salesperson: her week)."""
     session = get_session()
     user = current_user()
+    if user.role is Role.SALESPERSON:
+        person = session.scalar(select(Salesperson).where(Salesperson.user_id == user.id))
+        if person is None:
+            abort(403, description="Your login is not linked to a salesperson: ask an admin.")
+        return redirect(url_for("console.availability", salesperson_id=person.id))
     now = utcnow()
     calendar = BusinessCalendar.load(session, current_app.config.get("TIMEZONE") or "UTC")
     manager_ids, assignee_ids, chosen = _day_scope(user)

@@ -1,17 +1,19 @@
 """Appointments in a salesperson's free slots, and teleconferences with a dial-in PIN.
 
-Free slots are the team's working hours (business hours, minus holidays) in the
-organisation's zone, cut into ``SLOT_MINUTES`` slots, minus the slots existing appointments
-claim. The unique (salesperson, slot_start) constraint on ``appointment_slots`` is what
-makes a double booking impossible when two coordinators submit the same slot at once.
+Free slots are the salesperson's working periods (her own hours or the team's, minus
+holidays and her time off: see ``availability``) in the organisation's zone, cut into
+``SLOT_MINUTES`` slots, minus the slots booked appointments claim. The unique
+(salesperson, slot_start) constraint on ``appointment_slots`` is what makes a double
+booking impossible when two coordinators submit the same slot at once — for a new
+booking and for a move alike. Moves and cancellations live in ``changes``.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from models import (
     Appointment,
     AppointmentSlot,
-    BusinessCalendar,
+    BookingStatus,
     Customer,
     Salesperson,
     Teleconference,
@@ -33,17 +35,20 @@ from models import (
 from models.contact import format_phone
 from models.directory import current_settings
 from notifications.outbox import enqueue_email
+from notifications.reminders import ReminderLinks, plan_reminder, release_ended_pins
 from notifications.templates import render_email
 
+from .availability import APPOINTMENT_LENGTHS, working_windows
 from .calendar import ics_attachment, invite_ics
 from .errors import InvalidDisposition, SlotTaken
 
 SLOT_MINUTES = 30
-APPOINTMENT_LENGTHS = (30, 60, 90)
 TELECONFERENCE_LENGTHS = (15, 30, 45, 60, 90)
 # How far ahead the console offers slots.
 BOOKING_HORIZON_DAYS = 14
 PIN_DIGITS = 6
+# Used only where no settings are passed (tests, scripts): views pass the real ones.
+DEFAULT_LINKS = ReminderLinks("http://127.0.0.1:5000", "development-secret-key-not-for-production")
 
 
 @dataclass(frozen=True)
@@ -56,31 +61,21 @@ def _slot_delta() -> timedelta:
     return timedelta(minutes=SLOT_MINUTES)
 
 
-def working_windows(
-    session: Session, first_day: date, days: int, zone: ZoneInfo
-) -> list[tuple[datetime, datetime]]:
-    """Opening periods (UTC) of ``days`` local days from ``first_day``, holidays excluded.
-
-    Salespeople work the team's business hours. An organisation with no hours set yet
-    offers no appointment slots (rather than slots around the clock).
-    """
-    calendar = BusinessCalendar.load(session, default_timezone=zone.key)
-    if not calendar.hours:
-        return []
-    calendar = replace(calendar, timezone=zone)
-    periods = (calendar.opening_period(first_day + timedelta(days=n)) for n in range(days))
-    return [period for period in periods if period is not None]
-
-
-def taken_slots(session: Session, salesperson_id: int, start: datetime, end: datetime) -> set:
-    rows = session.scalars(
-        select(AppointmentSlot.slot_start).where(
-            AppointmentSlot.salesperson_id == salesperson_id,
-            AppointmentSlot.slot_start >= start,
-            AppointmentSlot.slot_start < end,
-        )
+def taken_slots(
+    session: Session,
+    salesperson_id: int,
+    start: datetime,
+    end: datetime,
+    ignore_appointment_id: int | None = None,
+) -> set:
+    query = select(AppointmentSlot.slot_start).where(
+        AppointmentSlot.salesperson_id == salesperson_id,
+        AppointmentSlot.slot_start >= start,
+        AppointmentSlot.slot_start < end,
     )
-    return {moment.astimezone(UTC) for moment in rows}
+    if ignore_appointment_id is not None:
+        query = query.where(AppointmentSlot.appointment_id != ignore_appointment_id)
+    return {moment.astimezone(UTC) for moment in session.scalars(query)}
 
 
 def free_slots(
@@ -91,14 +86,21 @@ def free_slots(
     now: datetime | None = None,
     days: int = BOOKING_HORIZON_DAYS,
     length_minutes: int = SLOT_MINUTES,
+    ignore_appointment_id: int | None = None,
 ) -> list[Slot]:
-    """Start times (UTC) where an appointment of ``length_minutes`` fits, soonest first."""
+    """Start times (UTC) where an appointment of ``length_minutes`` fits, soonest first.
+
+    ``ignore_appointment_id``: the slots that appointment holds count as free (moving it
+    by half an hour may overlap where it is now).
+    """
     now = now or utcnow()
     needed = max(1, -(-length_minutes // SLOT_MINUTES))
-    windows = working_windows(session, now.astimezone(zone).date(), days, zone)
+    windows = working_windows(session, salesperson_id, now.astimezone(zone).date(), days, zone)
     if not windows:
         return []
-    taken = taken_slots(session, salesperson_id, windows[0][0], windows[-1][1])
+    taken = taken_slots(
+        session, salesperson_id, windows[0][0], windows[-1][1], ignore_appointment_id
+    )
     result = []
     for opens, closes in windows:
         start = opens
@@ -108,6 +110,43 @@ def free_slots(
                 result.append(Slot(start, start + timedelta(minutes=length_minutes)))
             start += _slot_delta()
     return result
+
+
+def is_offered(
+    session: Session,
+    salesperson_id: int,
+    start: datetime,
+    length_minutes: int,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    ignore_appointment_id: int | None = None,
+) -> bool:
+    offered = free_slots(
+        session,
+        salesperson_id,
+        zone=zone,
+        now=now,
+        days=BOOKING_HORIZON_DAYS + 1,
+        length_minutes=length_minutes,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    return start.astimezone(UTC) in {slot.start for slot in offered}
+
+
+def claim_slots(session: Session, appointment: Appointment) -> None:
+    """Claim every slot the appointment covers (flushes: a taken one raises IntegrityError)."""
+    moment = appointment.start_at
+    while moment < appointment.end_at:
+        session.add(
+            AppointmentSlot(
+                appointment_id=appointment.id,
+                salesperson_id=appointment.salesperson_id,
+                slot_start=moment,
+            )
+        )
+        moment += _slot_delta()
+    session.flush()
 
 
 def book_appointment(
@@ -124,8 +163,10 @@ def book_appointment(
     notes: str | None = None,
     call_id: int | None = None,
     now: datetime | None = None,
+    links: ReminderLinks | None = None,
 ) -> Appointment:
-    """Book a free slot, claim every slot it covers, and queue ICS invites to both sides.
+    """Book a free slot, claim every slot it covers, queue ICS invites to both sides and
+    the customer's reminder.
 
     Raises ``SlotTaken`` if the slot is outside working hours, in the past, or booked —
     including by a concurrent transaction that commits first.
@@ -136,18 +177,7 @@ def book_appointment(
     if length_minutes not in APPOINTMENT_LENGTHS:
         raise InvalidDisposition({"length_minutes": "Choose one of the offered lengths."})
     start = start.astimezone(UTC)
-    offered = {
-        slot.start
-        for slot in free_slots(
-            session,
-            salesperson.id,
-            zone=zone,
-            now=now,
-            days=BOOKING_HORIZON_DAYS + 1,
-            length_minutes=length_minutes,
-        )
-    }
-    if start not in offered:
+    if not is_offered(session, salesperson.id, start, length_minutes, zone=zone, now=now):
         raise SlotTaken(
             "That slot is no longer free for "
             f"{salesperson.name}. Please pick another one from the list."
@@ -162,23 +192,15 @@ def book_appointment(
         place=(place or "").strip() or None,
         notes=(notes or "").strip() or None,
         created_by_id=actor.id,
+        status=BookingStatus.BOOKED,
+        sequence=0,
     )
     try:
         # A savepoint: losing the race leaves the caller's transaction usable.
         with session.begin_nested():
             session.add(appointment)
             session.flush()
-            moment = start
-            while moment < end:
-                session.add(
-                    AppointmentSlot(
-                        appointment_id=appointment.id,
-                        salesperson_id=salesperson.id,
-                        slot_start=moment,
-                    )
-                )
-                moment += _slot_delta()
-            session.flush()
+            claim_slots(session, appointment)
     except IntegrityError:
         raise SlotTaken(
             f"Another coordinator has just booked that slot with {salesperson.name}. "
@@ -198,25 +220,40 @@ def book_appointment(
             "minutes": length_minutes,
         },
     )
-    _queue_appointment_invites(session, appointment, salesperson, customer, zone, mail_from, now)
+    queue_appointment_emails(session, appointment, zone=zone, mail_from=mail_from, now=now)
+    plan_reminder(session, appointment, now=now, links=links or DEFAULT_LINKS)
     return appointment
 
 
-def _queue_appointment_invites(
+def describe(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return f"{local_start:%A %d %B %Y, %H:%M}–{local_end:%H:%M} ({zone.key})"
+
+
+def appointment_uid(appointment: Appointment) -> str:
+    return f"appointment-{appointment.id}@switchboard"
+
+
+def queue_appointment_emails(
     session: Session,
     appointment: Appointment,
-    salesperson: Salesperson,
-    customer: Customer,
+    *,
     zone: ZoneInfo,
     mail_from: str,
     now: datetime,
+    old_when: str | None = None,
 ) -> None:
+    """The invite (sequence 0), or the update / cancellation of the same calendar event
+    (same UID, the appointment's current SEQUENCE), to the customer and the salesperson."""
+    salesperson, customer = appointment.salesperson, appointment.customer
+    cancelled = appointment.status is BookingStatus.CANCELLED
     recipients = [(salesperson.name, salesperson.email)]
     if customer.email:
         recipients.insert(0, (customer.name, customer.email))
     summary = f"Appointment: {customer.name} with {salesperson.name}"
+    method = "CANCEL" if cancelled else "REQUEST"
     ics = invite_ics(
-        uid=f"appointment-{appointment.id}@switchboard",
+        uid=appointment_uid(appointment),
         start=appointment.start_at,
         end=appointment.end_at,
         summary=summary,
@@ -225,24 +262,35 @@ def _queue_appointment_invites(
         organizer=mail_from,
         attendees=recipients,
         stamp=now,
+        sequence=appointment.sequence,
+        method=method,
     )
-    local_start = appointment.start_at.astimezone(zone)
-    local_end = appointment.end_at.astimezone(zone)
+    when = describe(appointment.start_at, appointment.end_at, zone)
+    kind = "appointment-invite" if appointment.sequence == 0 else "appointment-update"
     for name, email in recipients:
         rendered = render_email(
-            "appointment-invite",
+            kind,
             recipient_name=name,
             customer=customer,
             salesperson=salesperson,
             appointment=appointment,
-            when=f"{local_start:%A %d %B %Y, %H:%M}–{local_end:%H:%M} ({zone.key})",
+            when=when,
+            old_when=old_when or when,
+            place=appointment.place or "",
+            cancelled=cancelled,
+            reason=appointment.cancel_reason or "",
             for_salesperson=email == salesperson.email,
+        )
+        key = (
+            f"appointment-invite:{appointment.id}:{email}"
+            if appointment.sequence == 0
+            else f"appointment-update:{appointment.id}:{appointment.sequence}:{email}"
         )
         enqueue_email(
             session,
             now=now,
-            kind="appointment-invite",
-            idempotency_key=f"appointment-invite:{appointment.id}:{email}",
+            kind=kind,
+            idempotency_key=key,
             to_email=email,
             to_name=name,
             subject=rendered.subject,
@@ -250,17 +298,36 @@ def _queue_appointment_invites(
             html_body=rendered.html_body,
             from_name=salesperson.name,
             reply_to=salesperson.email if email != salesperson.email else None,
-            attachments=[ics_attachment(ics)],
+            attachments=[ics_attachment(ics, method)],
         )
 
 
-def _unique_pin(session: Session, now: datetime) -> str:
-    """A PIN no upcoming or running teleconference uses (callers are joined by PIN)."""
-    in_use = set(session.scalars(select(Teleconference.pin).where(Teleconference.end_at >= now)))
+def _insert_with_unique_pin(session: Session, conference: Teleconference, now: datetime) -> None:
+    """Give the conference a PIN no active conference holds and insert it.
+
+    ``teleconferences.active_pin`` is unique: the database refuses a PIN another active
+    conference holds, even one a concurrent transaction has just taken; then another
+    random PIN is tried (callers are joined to a room by PIN alone).
+    """
+    release_ended_pins(session, now)
+    in_use = set(
+        session.scalars(
+            select(Teleconference.active_pin).where(Teleconference.active_pin.is_not(None))
+        )
+    )
     for _ in range(100):
         pin = f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
-        if pin not in in_use:
-            return pin
+        if pin in in_use:
+            continue
+        conference.pin = pin
+        conference.active_pin = pin
+        try:
+            with session.begin_nested():
+                session.add(conference)
+                session.flush()
+            return
+        except IntegrityError:
+            in_use.add(pin)
     raise RuntimeError("could not find a free teleconference PIN")
 
 
@@ -278,6 +345,7 @@ def create_teleconference(
     salesperson: Salesperson | None = None,
     call_id: int | None = None,
     now: datetime | None = None,
+    links: ReminderLinks | None = None,
 ) -> Teleconference:
     """Schedule a teleconference with a fresh PIN and queue an ICS invite to everyone.
 
@@ -320,16 +388,16 @@ def create_teleconference(
         start_at=start,
         end_at=start + timedelta(minutes=length_minutes),
         dial_in_number=dial_in,
-        pin=_unique_pin(session, now),
         room=f"conference-{secrets.token_hex(8)}",
         customer_id=customer.id if customer else None,
         salesperson_id=salesperson.id if salesperson else None,
         call_id=call_id,
         created_by_id=actor.id,
+        status=BookingStatus.BOOKED,
+        sequence=0,
         participants=[TeleconferenceParticipant(name=n, email=e) for n, e in everyone],
     )
-    session.add(conference)
-    session.flush()
+    _insert_with_unique_pin(session, conference, now)
     audit.record(
         session,
         actor=actor.email,
@@ -339,43 +407,71 @@ def create_teleconference(
         action="scheduled",
         details={"start": start.isoformat(), "participants": [e for _, e in everyone]},
     )
-    local_start = conference.start_at.astimezone(zone)
-    local_end = conference.end_at.astimezone(zone)
+    queue_teleconference_emails(session, conference, zone=zone, mail_from=mail_from, now=now)
+    plan_reminder(session, conference, now=now, links=links or DEFAULT_LINKS)
+    return conference
+
+
+def queue_teleconference_emails(
+    session: Session,
+    conference: Teleconference,
+    *,
+    zone: ZoneInfo,
+    mail_from: str,
+    now: datetime,
+    old_when: str | None = None,
+) -> None:
+    """Invite, update or cancellation (same UID, current SEQUENCE) to every participant."""
+    everyone = [(p.name, p.email) for p in conference.participants]
+    cancelled = conference.status is BookingStatus.CANCELLED
+    method = "CANCEL" if cancelled else "REQUEST"
+    dial_in = format_phone(conference.dial_in_number)
     ics = invite_ics(
         uid=f"teleconference-{conference.id}@switchboard",
         start=conference.start_at,
         end=conference.end_at,
         summary=conference.title,
-        description=(
-            f"Dial {format_phone(conference.dial_in_number)} and enter PIN {conference.pin}."
-        ),
-        location=f"Phone {format_phone(conference.dial_in_number)}, PIN {conference.pin}",
+        description=f"Dial {dial_in} and enter PIN {conference.pin}.",
+        location=f"Phone {dial_in}, PIN {conference.pin}",
         organizer=mail_from,
         attendees=everyone,
         stamp=now,
+        sequence=conference.sequence,
+        method=method,
     )
+    when = describe(conference.start_at, conference.end_at, zone)
+    kind = "teleconference-invite" if conference.sequence == 0 else "teleconference-update"
     for name, email in everyone:
         rendered = render_email(
-            "teleconference-invite",
+            kind,
             recipient_name=name,
             conference=conference,
-            dial_in=format_phone(conference.dial_in_number),
-            when=f"{local_start:%A %d %B %Y, %H:%M}–{local_end:%H:%M} ({zone.key})",
+            title=conference.title,
+            dial_in=dial_in,
+            pin=conference.pin,
+            when=when,
+            old_when=old_when or when,
+            cancelled=cancelled,
+            reason=conference.cancel_reason or "",
             participants=everyone,
+        )
+        key = (
+            f"teleconference-invite:{conference.id}:{email.lower()}"
+            if conference.sequence == 0
+            else f"teleconference-update:{conference.id}:{conference.sequence}:{email.lower()}"
         )
         enqueue_email(
             session,
             now=now,
-            kind="teleconference-invite",
-            idempotency_key=f"teleconference-invite:{conference.id}:{email.lower()}",
+            kind=kind,
+            idempotency_key=key,
             to_email=email,
             to_name=name,
             subject=rendered.subject,
             text_body=rendered.text_body,
             html_body=rendered.html_body,
-            attachments=[ics_attachment(ics)],
+            attachments=[ics_attachment(ics, method)],
         )
-    return conference
 
 
 def week_appointments(
@@ -387,6 +483,7 @@ def week_appointments(
             select(Appointment)
             .where(
                 Appointment.salesperson_id == salesperson_id,
+                Appointment.status == BookingStatus.BOOKED,
                 Appointment.start_at < end,
                 Appointment.end_at > start,
             )

@@ -28,18 +28,27 @@ def invite_ics(
     attendees: Iterable[tuple[str | None, str]],
     stamp: datetime,
     sequence: int = 0,
+    method: str = "REQUEST",
 ) -> str:
-    """A METHOD:REQUEST calendar with one event; ``organizer`` is a "Name <email>" string."""
+    """A calendar with one event; ``organizer`` is a "Name <email>" string.
+
+    METHOD:REQUEST invites (or, with the same ``uid`` and a higher ``sequence``, moves
+    the event the recipient already has); METHOD:CANCEL with STATUS:CANCELLED removes it.
+    """
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValueError(f"unsupported iTIP method {method!r}")
     calendar = Calendar()
     calendar.add("prodid", "-//Switchboard//Coordinator console//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", method)
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)
     event.add("dtstart", start)
     event.add("dtend", end)
     event.add("sequence", sequence)
+    if method == "CANCEL":
+        event.add("status", "CANCELLED")
     event.add("summary", summary)
     event.add("description", description)
     if location:
@@ -56,9 +65,9 @@ def invite_ics(
     return calendar.to_ical().decode()
 
 
-def ics_attachment(ics_text: str) -> dict[str, str]:
+def ics_attachment(ics_text: str, method: str = "REQUEST") -> dict[str, str]:
     return {
-        "filename": "invite.ics",
-        "content_type": "text/calendar; method=REQUEST",
+        "filename": "invite.ics" if method == "REQUEST" else "cancel.ics",
+        "content_type": f"text/calendar; method={method}",
         "content": ics_text,
     }

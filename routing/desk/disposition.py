@@ -50,6 +50,7 @@ from .booking import (
     book_appointment,
     create_teleconference,
 )
+from .change_outcome import apply_change, change_settings, parse_change
 from .errors import (
     AlreadyDisposed,
     CallNotFound,
@@ -75,6 +76,7 @@ OUTCOME_LABELS = {
     Outcome.REFUND_REQUEST: "Refund or cancellation request",
     Outcome.GENERAL_ENQUIRY: "General enquiry",
     Outcome.WRONG_NUMBER: "Wrong number / spam",
+    Outcome.APPOINTMENT_CHANGE: "Move or cancel an appointment",
 }
 LEAST_LOADED = "least_loaded"
 ENDED_STATUSES = {
@@ -126,6 +128,11 @@ class Disposition:
     # "Choose anyway": why the new job is promised a day that has no room.
     new_job_eta_override_reason: str | None = None
     refund_reason: str | None = None
+    # Outcome.APPOINTMENT_CHANGE: ("appointment" | "teleconference", id), move or cancel.
+    change_booking: tuple[str, int] | None = None
+    change_action: str | None = None
+    move_start: datetime | None = None
+    cancel_reason: str | None = None
 
 
 @dataclass
@@ -294,6 +301,9 @@ def parse_disposition(
         if not result.notes:
             errors["notes"] = "Note what the caller wanted."
 
+    elif outcome is Outcome.APPOINTMENT_CHANGE:
+        parse_change(form, result, errors, zone)
+
     if errors:
         raise InvalidDisposition(errors)
     return result
@@ -415,7 +425,12 @@ def _apply_outcome(
     call_id = ctx.call.id if ctx.call else None
     outcome = disposition.outcome
 
-    if outcome in (Outcome.APPOINTMENT, Outcome.TELECONFERENCE, Outcome.REFUND_REQUEST):
+    if outcome in (
+        Outcome.APPOINTMENT,
+        Outcome.TELECONFERENCE,
+        Outcome.REFUND_REQUEST,
+        Outcome.APPOINTMENT_CHANGE,
+    ):
         if ctx.customer is None:
             raise InvalidDisposition(
                 {
@@ -447,6 +462,7 @@ def _apply_outcome(
             notes=disposition.notes,
             call_id=call_id,
             now=now,
+            links=change_settings(settings).links,
         )
         result.appointment_id = appointment.id
         result.details = {
@@ -470,6 +486,7 @@ def _apply_outcome(
             salesperson=ctx.salesperson,
             call_id=call_id,
             now=now,
+            links=change_settings(settings).links,
         )
         result.teleconference_id = conference.id
         result.details = {"teleconference_id": conference.id, "pin": conference.pin}
@@ -479,6 +496,9 @@ def _apply_outcome(
 
     elif outcome is Outcome.REFUND_REQUEST:
         _refund_request(session, ctx, disposition, result, actor, settings, now)
+
+    elif outcome is Outcome.APPOINTMENT_CHANGE:
+        apply_change(session, ctx, disposition, result, actor, settings, now)
 
     return result
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import (
     Appointment,
+    BookingStatus,
     Call,
     Customer,
     Enquiry,
@@ -218,7 +219,11 @@ def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -
         appointments = list(
             session.scalars(
                 select(Appointment)
-                .where(Appointment.customer_id == customer.id, Appointment.end_at >= now)
+                .where(
+                    Appointment.customer_id == customer.id,
+                    Appointment.end_at >= now,
+                    Appointment.status == BookingStatus.BOOKED,
+                )
                 .options(selectinload(Appointment.salesperson))
                 .order_by(Appointment.start_at)
             )

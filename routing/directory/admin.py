@@ -136,7 +136,27 @@ def save_salesperson(
     session.flush()
     if changed:
         _audit(session, actor, "salesperson", person.id, "update", changed)
+        _follow_login(session, actor, person, changed)
     return person
+
+
+def _follow_login(
+    session: Session, actor: Actor, person: Salesperson, changed: dict[str, list[Any]]
+) -> None:
+    """Her console login follows her record: same email; no login once she is inactive."""
+    login = session.get(User, person.user_id) if person.user_id else None
+    if login is None:
+        return
+    follow: dict[str, Any] = {}
+    if "email" in changed and login.email != person.email:
+        check_email_free(session, person.email, login.id)
+        follow["email"] = person.email
+    if "active" in changed and not person.active and login.active:
+        follow["active"] = False
+    login_changes = _changes(login, follow)
+    session.flush()
+    if login_changes:
+        _audit(session, actor, "user", login.id, "update", login_changes)
 
 
 def save_line(
@@ -235,6 +255,10 @@ def update_user(
     }
     if new_role is Role.COORDINATOR and wanted["phone"] is None:
         raise InvalidField("phone", "a coordinator needs a phone number to ring")
+    if new_role is not user.role and Role.SALESPERSON in (new_role, user.role):
+        # A salesperson's login sees only her own calendar: it is never turned into a
+        # staff login, nor a staff login into hers.
+        raise InvalidField("role", "a salesperson's login cannot change role, nor get that role")
     if actor.user_id == user.id and (new_role is not Role.ADMIN or not wanted["active"]):
         raise InvalidField("role", "you cannot remove your own admin access")
     if user.role is Role.ADMIN and (new_role is not Role.ADMIN or not wanted["active"]):

@@ -156,6 +156,7 @@ def load_demo(
         ("admin", ADMIN[1]),
         ("coordinator", COORDINATORS[0][1]),
         ("account manager", ACCOUNT_MANAGERS[0][1]),
+        ("salesperson", SALESPEOPLE[0][1]),
     ]
     result.sample_caller = normalise_phone(demo_customers()[0][2], region)
     result.sample_twilio_number = SALESPEOPLE[0][3]
@@ -233,7 +234,29 @@ def _salespeople(session: Session, result: DemoResult) -> list[Salesperson]:
             person.lines.append(Line(public_number=mobile, twilio_number=twilio))
             result.count("lines")
         people.append(person)
+    _salesperson_login(session, people[0], result)
     return people
+
+
+def _salesperson_login(session: Session, person: Salesperson, result: DemoResult) -> None:
+    """The first salesperson logs in to keep her own availability (never duplicated)."""
+    if person.user_id is not None:
+        return
+    session.flush()
+    login = session.scalar(select(User).where(User.email == person.email))
+    if login is None:
+        login = User(
+            email=person.email,
+            name=person.name,
+            role=Role.SALESPERSON,
+            available=False,
+            password_hash=hash_password(DEMO_PASSWORD),
+        )
+        session.add(login)
+        session.flush()
+        result.count("users")
+    if login.role is Role.SALESPERSON:
+        person.user_id = login.id
 
 
 def _customers(

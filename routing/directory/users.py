@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Role, User
+from models import Role, Salesperson, User
 from models.audit import record
 from models.contact import InvalidContact, normalise_email, normalise_phone
 from routing.errors import Conflict, NotFound, ValidationFailed
@@ -102,6 +102,12 @@ def create_user(
     phone_e164 = clean_phone(phone, region)
     if role is Role.COORDINATOR and phone_e164 is None:
         raise InvalidField("phone", "a coordinator needs a phone number to ring")
+    salesperson = None
+    if role is Role.SALESPERSON:
+        # Her login is tied to her salesperson record, found by the same email.
+        salesperson = session.scalar(select(Salesperson).where(Salesperson.email == email))
+        if salesperson is None:
+            raise InvalidField("email", f"no salesperson has the email {email}: add her first")
     user = User(
         email=email,
         name=name,
@@ -114,6 +120,9 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    if salesperson is not None:
+        salesperson.user_id = user.id
+        session.flush()
     record(
         session,
         actor=actor,

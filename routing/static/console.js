@@ -187,6 +187,15 @@
         var wanted = section.getAttribute("data-for").split(" ");
         section.hidden = !outcome || wanted.indexOf(outcome) === -1;
       });
+      var booking = form.querySelector("input[name=change_booking]:checked");
+      var action = form.querySelector("input[name=change_action]:checked");
+      Array.prototype.forEach.call(form.querySelectorAll(".move-target"), function (target) {
+        target.hidden = !booking || target.getAttribute("data-booking") !== booking.value ||
+          (action && action.value === "cancel");
+      });
+      Array.prototype.forEach.call(form.querySelectorAll(".cancel-reason"), function (box) {
+        box.hidden = !action || action.value !== "cancel";
+      });
       if (declined) {
         ["caller_name", "caller_phone", "caller_email"].forEach(function (id) {
           var input = form.querySelector("#" + id);

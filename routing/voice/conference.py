@@ -39,7 +39,8 @@ def check_pin(
         query = (
             select(Teleconference)
             .where(
-                Teleconference.pin == pin,
+                # Only an active conference holds its PIN (cancelled or over: NULL).
+                Teleconference.active_pin == pin,
                 Teleconference.start_at <= now + EARLY_JOIN,
                 Teleconference.end_at > now,
             )

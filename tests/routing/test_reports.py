@@ -72,8 +72,9 @@ def test_status_calls_next_to_eta_emails(db_session, org):
 def test_outcomes_and_lead_capture(db_session, org):
     report = _report(db_session)
     assert report.table("outcomes").rows == [
-        ["week of 2026-03-02", 1, 0, 0, 0, 1, 0, 0],
-        ["week of 2026-03-09", 0, 0, 0, 0, 0, 1, 1],
+        # appointment … wrong number, appointment change, answered but not disposed
+        ["week of 2026-03-02", 1, 0, 0, 0, 1, 0, 0, 0],
+        ["week of 2026-03-09", 0, 0, 0, 0, 0, 1, 0, 1],
     ]
     assert report.table("lead_capture").rows == [
         ["week of 2026-03-02", 2, 1, 1, 0, 50.0],

@@ -140,7 +140,9 @@ def test_teleconference_gets_a_pin_the_dial_in_number_and_invites_for_all(org, a
         "dana@buyer.example.com",
         "eve@arch.example.com",
     ]
-    emails = org.scalars(select(OutboundEmail)).all()
+    emails = org.scalars(
+        select(OutboundEmail).where(OutboundEmail.kind == "teleconference-invite")
+    ).all()
     assert sorted(e.to_email for e in emails) == sorted(p.email for p in conference.participants)
     for email in emails:
         assert conference.pin in email.text_body

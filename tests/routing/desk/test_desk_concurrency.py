@@ -200,3 +200,121 @@ def test_two_coordinators_claiming_the_same_enquiry_only_one_gets_it(pg_engine, 
     winner = outcomes.index("ok")
     with Session(pg_engine) as session:
         assert session.get(Enquiry, enquiry_id).owner_id == coordinator_ids[winner]
+
+
+def test_two_coordinators_moving_two_appointments_into_one_slot_only_one_wins(pg_engine, world):
+    from routing.desk.changes import BookingChanged, ChangeSettings, move_appointment
+
+    alice_id, coordinator_ids, customer_ids = world
+    settings = ChangeSettings(zone=ZONE, mail_from="sales@example.com")
+    with Session(pg_engine, expire_on_commit=False) as session:
+        ids = []
+        for n, hour in enumerate((10, 11)):
+            ids.append(
+                book_appointment(
+                    session,
+                    salesperson=session.get(Salesperson, alice_id),
+                    customer=session.get(Customer, customer_ids[n]),
+                    start=datetime(2026, 11, 23, hour, 0, tzinfo=UTC),
+                    length_minutes=30,
+                    zone=ZONE,
+                    actor=session.get(User, coordinator_ids[n]),
+                    mail_from="sales@example.com",
+                    now=NOW,
+                ).id
+            )
+        session.commit()
+    target = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+    def move(session: Session, n: int) -> None:
+        try:
+            move_appointment(
+                session,
+                ids[n],
+                start=target,
+                actor=session.get(User, coordinator_ids[n]),
+                settings=settings,
+                now=NOW,
+            )
+        except BookingChanged as exc:  # pragma: no cover - would be a wrong outcome
+            raise AssertionError(exc.message) from None
+
+    outcomes = _race(pg_engine, move)
+    assert [str(o) for o in outcomes].count("ok") == 1
+    loser = next(o for o in outcomes if isinstance(o, SlotTaken))
+    assert "just booked that slot" in str(loser) or "not free" in str(loser)
+    winner = outcomes.index("ok")
+    with Session(pg_engine) as session:
+        moved = session.get(Appointment, ids[winner])
+        stayed = session.get(Appointment, ids[1 - winner])
+        assert moved.start_at == target and moved.sequence == 1
+        assert stayed.start_at == datetime(2026, 11, 23, 10 + 1 - winner, 0, tzinfo=UTC)
+        assert stayed.sequence == 0
+        slots = session.scalars(
+            select(AppointmentSlot.slot_start).where(AppointmentSlot.salesperson_id == alice_id)
+        ).all()
+        assert sorted(slots) == sorted([target, stayed.start_at])
+        updates = session.scalars(
+            select(OutboundEmail).where(OutboundEmail.kind == "appointment-update")
+        ).all()
+        assert len(updates) == 2  # the winner's customer and salesperson only
+
+
+def test_the_same_appointment_moved_twice_at_once_moves_once(pg_engine, world):
+    from routing.desk.changes import BookingChanged, ChangeSettings, move_appointment
+
+    alice_id, coordinator_ids, customer_ids = world
+    settings = ChangeSettings(zone=ZONE, mail_from="sales@example.com")
+    with Session(pg_engine, expire_on_commit=False) as session:
+        appointment_id = book_appointment(
+            session,
+            salesperson=session.get(Salesperson, alice_id),
+            customer=session.get(Customer, customer_ids[0]),
+            start=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+            length_minutes=30,
+            zone=ZONE,
+            actor=session.get(User, coordinator_ids[0]),
+            mail_from="sales@example.com",
+            now=NOW,
+        ).id
+        session.commit()
+    targets = [datetime(2026, 11, 23, h, 0, tzinfo=UTC) for h in (13, 15)]
+    outcomes: list[object] = [None, None]
+    barrier = threading.Barrier(2)
+
+    def run(n: int) -> None:
+        with Session(pg_engine) as session:
+            session.execute(text("SELECT 1"))
+            barrier.wait(timeout=10)
+            try:
+                move_appointment(
+                    session,
+                    appointment_id,
+                    start=targets[n],
+                    actor=session.get(User, coordinator_ids[n]),
+                    settings=settings,
+                    now=NOW,
+                    seen_sequence=0,
+                )
+                session.commit()
+                outcomes[n] = "ok"
+            except BookingChanged as exc:
+                session.rollback()
+                outcomes[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes.count("ok") == 1
+    winner = outcomes.index("ok")
+    with Session(pg_engine) as session:
+        appointment = session.get(Appointment, appointment_id)
+        assert appointment.start_at == targets[winner] and appointment.sequence == 1
+        slots = session.scalars(
+            select(AppointmentSlot.slot_start).where(
+                AppointmentSlot.appointment_id == appointment_id
+            )
+        ).all()
+        assert slots == [targets[winner]]
