@@ -26,6 +26,7 @@ from .db import Database, make_engine
 from .directory import ApiToken, BusinessHours, Holiday, Line, OrgSettings, Role, Salesperson, User
 from .hours import BusinessCalendar, bump_directory_version, directory_version
 from .job import OPEN_JOB_STATUSES, EtaChange, Job, JobStatus
+from .login import LoginFailure
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "Line",
+    "LoginFailure",
     "OrgSettings",
     "OutboundEmail",
     "Outcome",

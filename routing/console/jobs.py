@@ -39,7 +39,7 @@ from notifications.jobs import (
 )
 
 from ..database import get_session
-from ..security import current_user, login_required
+from ..security import current_user, login_required, may_change_job, require_job_change
 from .views import bp, page_arg
 
 PAGE_SIZE = 50
@@ -251,6 +251,7 @@ def job_edit(job_id: int):
     """Edit a job's description and account manager (ETA and status have their own forms)."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     errors: dict[str, str] = {}
     if request.method == "POST":
         manager = request.form.get("account_manager_email", "").strip()
@@ -305,6 +306,7 @@ def job_eta(job_id: int):
     """Change the ETA with its reason in one step; the customer hears once it settles."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     form = {k: request.form.get(k, "").strip() for k in ("eta_date", "eta_time", "eta_reason")}
     if not form["eta_reason"]:
         flash("Give the reason for the new ETA: the customer reads it.", "error")
@@ -325,6 +327,7 @@ def job_status(job_id: int):
     """Mark a job in progress, delivered (emails the feedback link) or cancelled."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     status = request.form.get("status", "")
     if _apply(job, status=status):
         flash(f"Job {job.reference} is now {job.status.value.replace('_', ' ')}.", "success")
@@ -337,6 +340,7 @@ def job_manager(job_id: int):
     """Hand the job to another account manager (the customer gets a handover email)."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     email = request.form.get("account_manager_email", "").strip()
     if not email:
         flash("Choose an account manager.", "error")
@@ -374,6 +378,6 @@ def job_detail(reference: str):
         audit=list(audit),
         zone=calendar.timezone,
         managers=_managers(session),
-        can_edit=current_user().role in (*EDITORS, Role.ADMIN),
+        can_edit=may_change_job(current_user(), job),
         Eta=Eta,
     )
