@@ -66,6 +66,10 @@ def init_app(app: Flask) -> None:
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if _wants_json():
             return jsonify(error=exc.description or exc.name, details={}), exc.code, headers
+        if request.path.startswith("/twilio/"):
+            # Webhooks: no console page for Twilio, a line it logs.
+            text = f"{exc.code} {exc.name}: {exc.description}\n"
+            return text, exc.code, [*headers, ("Content-Type", "text/plain; charset=utf-8")]
         page = render_template("error.html", code=exc.code, message=exc.description)
         return page, exc.code, headers
 

@@ -196,12 +196,20 @@ def local_path(target: str | None) -> str | None:
 
 def _limit_body() -> None:
     for prefix, limit in BODY_LIMITS:
-        if request.path.startswith(prefix):
-            if request.content_length is not None and request.content_length > limit:
-                abort(413, description=f"The request body is larger than {limit // 1024} KB.")
-            # A chunked body has no length up front: reading stops at the limit (413).
+        if not request.path.startswith(prefix):
+            continue
+        too_large = f"The request body is larger than {limit // 1024} KB."
+        if request.content_length is not None:
+            if request.content_length > limit:
+                abort(413, description=too_large)
             request.max_content_length = limit
-            return
+        elif request.environ.get("wsgi.input_terminated"):
+            # A chunked body announces no length: read one byte past the limit, no more
+            # (werkzeug stops there), and keep what was read for the form parser.
+            request.max_content_length = limit + 1
+            if len(request.get_data(cache=True, parse_form_data=False)) > limit:
+                abort(413, description=too_large)
+        return
 
 
 def _security_headers(response: Response) -> Response:
