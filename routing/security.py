@@ -145,6 +145,8 @@ def login_required(*roles: Role) -> Callable[[F], F]:
                 abort(403, description="Your role does not give access to this page.")
             return view(*args, **kwargs)
 
+        # Who may call it, for the route inventory (tests/routing/test_route_inventory.py).
+        wrapped.login_roles = frozenset(roles)  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator

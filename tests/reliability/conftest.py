@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from . import figures
+# The name the tests import it by (a relative import would load a second copy whose
+# figures nobody records).
+from tests.reliability import figures
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
