@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Job, Role, Task, User, utcnow
@@ -54,6 +55,10 @@ BODY_LIMITS = (
 
 
 def init_app(app: Flask) -> None:
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if hops > 0:
+        # Only the client address: PUBLIC_BASE_URL already says how Twilio reaches us.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0, x_host=0, x_port=0)  # type: ignore[method-assign]
     # Before CSRF's own check, which reads the form of every POST it does not exempt.
     app.before_request(_limit_body)
     csrf.init_app(app)

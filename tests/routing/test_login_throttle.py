@@ -184,3 +184,20 @@ def test_every_web_process_shares_the_count(app, cora, connection, database_url,
     wrong(second, cora.email, EMAIL_LIMIT - EMAIL_LIMIT // 2)
     assert login(first, cora.email).status_code == 429
     assert login(second, cora.email, DEFAULT_PASSWORD).status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_clients_own_address_is_counted(
+    db_session, cora, connection, database_url, clock
+):
+    app = create_app(make_test_config(database_url, CLOCK=clock, TRUSTED_PROXIES=1))
+    get_db(app).engine.dispose()
+    get_db(app).Session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    for n in range(ADDRESS_LIMIT):
+        fail(db_session, email=f"guess{n % 10}@example.com", address="203.0.113.7")
+    db_session.commit()
+    sprayer, office = app.test_client(), app.test_client()
+    for client, address in ((sprayer, "203.0.113.7"), (office, "198.51.100.20")):
+        client.environ_base["REMOTE_ADDR"] = "10.0.0.2"  # the proxy, for both
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+    assert login(sprayer, cora.email).status_code == 429
+    assert login(office, cora.email).status_code == 302
