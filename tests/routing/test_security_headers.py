@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from config import ProductionConfig
 from models import Database, Role
 from routing import create_app
+from routing.database import get_db
 from tests.conftest import make_test_config
 from tests.factories import make_user
 from tests.test_app import login
@@ -66,6 +67,8 @@ def test_production_adds_hsts(database_url, connection):
         "SENDGRID_EVENT_PUBLIC_KEY": "",
     }
     app = create_app(ProductionConfig(environ))
+    get_db(app).engine.dispose()
+    get_db(app).Session.configure(bind=connection, join_transaction_mode="create_savepoint")
     response = app.test_client().get("/login", base_url="https://sb.example.com")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     assert_secure_page(response)
@@ -165,8 +168,6 @@ def database_down(tmp_path):
     url = f"sqlite:///{tmp_path / 'missing-folder' / 'switchboard.sqlite3'}"
     app = create_app(make_test_config(url))
     yield app
-    from routing.database import get_db
-
     get_db(app).dispose()
 
 
