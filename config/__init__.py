@@ -103,6 +103,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = False
         self.WTF_CSRF_TIME_LIMIT = None
+        # Proxies in front of the web process that append X-Forwarded-For: the login
+        # throttle's per-address limit counts the client's address, not theirs.
+        self.TRUSTED_PROXIES = _as_int(environ, "TRUSTED_PROXIES", 0)
         # Directory CSV uploads on the admin pages; webhooks are far smaller.
         self.MAX_CONTENT_LENGTH = 32 * 1024 * 1024
         if overrides:

@@ -39,6 +39,7 @@ from .directory import (
 )
 from .hours import BusinessCalendar, bump_directory_version, directory_version
 from .job import OPEN_JOB_STATUSES, EtaChange, FeedbackStage, Job, JobFeedback, JobStatus
+from .login import LoginFailure
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "JobFeedback",
     "JobStatus",
     "Line",
+    "LoginFailure",
     "OrgSettings",
     "OutboundEmail",
     "Outcome",

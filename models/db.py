@@ -205,6 +205,9 @@ class Database:
         timeouts = {
             "statement_timeout_ms": getattr(config, "DB_STATEMENT_TIMEOUT_MS", None),
             "connect_timeout_s": getattr(config, "DB_CONNECT_TIMEOUT_S", None),
+            # In production a failed statement's parameters (customer names, numbers,
+            # emails) stay out of exception messages and so out of the logs.
+            "hide_parameters": getattr(config, "ENV_NAME", "") == "production",
         }
         statement_engine = None
         if url.startswith("postgresql"):

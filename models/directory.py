@@ -52,9 +52,16 @@ class User(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Copied into the session cookie at login and compared on every request: raising it
+    # ends every session of the user (logout, password change or reset, deactivation).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+    def end_sessions(self) -> None:
+        """Every session cookie issued to this user so far stops working."""
+        self.session_epoch = (self.session_epoch or 0) + 1
 
 
 class Salesperson(Base):

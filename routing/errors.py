@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,15 @@ def _wants_json() -> bool:
     )
 
 
+def _constraint(exc: IntegrityError) -> str:
+    diag = getattr(exc.orig, "diag", None)  # psycopg
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return name
+    # SQLite names the constraint or columns, never the values.
+    return str(exc.orig) if type(exc.orig).__module__.startswith("sqlite3") else "a constraint"
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(SwitchboardError)
     def _domain_error(exc: SwitchboardError):
@@ -52,9 +62,36 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        # Keep what the exception says besides its body: Allow on a 405, Retry-After …
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if _wants_json():
-            return jsonify(error=exc.description or exc.name, details={}), exc.code
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+            return jsonify(error=exc.description or exc.name, details={}), exc.code, headers
+        if request.path.startswith("/twilio/"):
+            # Webhooks: no console page for Twilio, a line it logs.
+            text = f"{exc.code} {exc.name}: {exc.description}\n"
+            return text, exc.code, [*headers, ("Content-Type", "text/plain; charset=utf-8")]
+        page = render_template("error.html", code=exc.code, message=exc.description)
+        return page, exc.code, headers
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(exc: Exception):
+        # Refused, dropped or timed-out connections: the request may work in a moment.
+        log.error(
+            "database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__
+        )
+        from .database import get_session
+
+        try:
+            get_session().rollback()
+        except Exception:
+            log.warning("rollback after a database failure failed too")
+        message = "The database is not answering right now. Try again in a moment."
+        headers = {"Retry-After": "5"}
+        if _wants_json():
+            return jsonify(error=message, details={}), 503, headers
+        return render_template("error.html", code=503, message=message), 503, headers
 
     @app.errorhandler(IntegrityError)
     def _conflicting_write(exc: IntegrityError):
@@ -62,7 +99,14 @@ def init_app(app: Flask) -> None:
         # users, say): the database's constraint refused the second. Nothing was saved.
         from .database import get_session
 
-        log.warning("refused %s %s: %s", request.method, request.path, exc.orig)
+        # The constraint's name only: the database's message quotes the values (customer data).
+        log.warning(
+            "refused %s %s: %s on %s",
+            request.method,
+            request.path,
+            type(exc.orig).__name__,
+            _constraint(exc),
+        )
         try:
             get_session().rollback()
         except Exception:

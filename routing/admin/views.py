@@ -42,7 +42,7 @@ from ..directory import admin as directory
 from ..directory.importer import HEADERS, ImportFailed, import_directory
 from ..directory.users import InvalidField, create_user, set_password
 from ..errors import SwitchboardError
-from ..security import current_user
+from ..security import current_user, login_user
 from ..tokens import create_token, hash_token, list_tokens, revoke_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", static_folder="static")
@@ -411,6 +411,8 @@ def reset_password(user_id: int):
         )
     except SwitchboardError as exc:
         return _failed("admin/user.html", exc, user=_user(user_id))
+    if target.id == _actor().user_id:
+        login_user(target)  # her other sessions end; the one she is using goes on
     return _done(f"New password set for {target.name}.", "admin.user", user_id=user_id)
 
 

@@ -27,7 +27,7 @@ from ..desk.disposition import TASK_OUTCOMES, close_task
 from ..desk.errors import AlreadyDisposed, InvalidDisposition, TaskNotFound
 from ..desk.search import search as run_search
 from ..errors import NotFound
-from ..security import current_user, login_required
+from ..security import current_user, login_required, may_see_task
 from .helpers import zone
 from .views import bp
 
@@ -95,12 +95,16 @@ def customer_detail(customer_id: int):
         .where(Teleconference.customer_id == customer.id)
         .order_by(Teleconference.start_at.desc())
     ).all()
-    tasks = session.scalars(
-        select(Task)
-        .where(Task.customer_id == customer.id)
-        .options(selectinload(Task.assignee))
-        .order_by(Task.created_at.desc())
-    ).all()
+    tasks = [
+        task
+        for task in session.scalars(
+            select(Task)
+            .where(Task.customer_id == customer.id)
+            .options(selectinload(Task.assignee))
+            .order_by(Task.created_at.desc())
+        )
+        if may_see_task(current_user(), task)
+    ]
     enquiries = session.scalars(
         select(Enquiry)
         .where(Enquiry.customer_id == customer.id)
@@ -194,7 +198,7 @@ def calendar(salesperson_id: int):
 @bp.get("/tasks")
 @login_required()
 def tasks():
-    """Open follow-up tasks: yours first; coordinators and admins see everyone's."""
+    """Open follow-up tasks assigned to you; admins may see everyone's (PRODUCT.md §4)."""
     session = get_session()
     user = current_user()
     query = (
@@ -203,7 +207,7 @@ def tasks():
         .options(selectinload(Task.assignee), selectinload(Task.customer))
         .order_by(Task.due_at)
     )
-    mine_only = request.args.get("mine") == "1" or user.role is Role.ACCOUNT_MANAGER
+    mine_only = request.args.get("mine") == "1" or user.role is not Role.ADMIN
     if mine_only:
         query = query.where(Task.assignee_id == user.id)
     return render_template(
@@ -214,7 +218,7 @@ def tasks():
 def _render_task(task_id: int, *, form=None, errors=None, status=200):
     session = get_session()
     task = session.get(Task, task_id)
-    if task is None:
+    if task is None or not may_see_task(current_user(), task):
         raise NotFound("There is no such task.")
     job = session.get(Job, task.job_id) if task.job_id else None
     return (
@@ -242,6 +246,9 @@ def task_detail(task_id: int):
 def task_close(task_id: int):
     """Record the task's outcome."""
     session = get_session()
+    task = session.get(Task, task_id)
+    if task is None or not may_see_task(current_user(), task):
+        raise NotFound("There is no such task.")
     try:
         close_task(
             session,

@@ -12,7 +12,7 @@ from ..desk.enquiries import claim_enquiry, enquiry_queue, place_callback, relea
 from ..desk.errors import AlreadyDisposed, InvalidDisposition, NotClaimable, SlotTaken
 from ..desk.live import caller_label, screen_pop
 from ..errors import NotFound
-from ..security import current_user, login_required
+from ..security import current_user, local_path, login_required
 from ..telephony import TelephonyError, get_call_controller
 from .forms import disposition_context
 from .helpers import desk_settings, public_url
@@ -59,14 +59,7 @@ def claim(enquiry_id: int):
     except (NotClaimable, AlreadyDisposed) as exc:
         session.rollback()
         flash(exc.message, "error")
-    return redirect(_local_path(request.form.get("next")) or url_for("console.enquiries"))
-
-
-def _local_path(target: str | None) -> str | None:
-    """``target`` if it is a path on this site (never an open redirect elsewhere)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
+    return redirect(local_path(request.form.get("next")) or url_for("console.enquiries"))
 
 
 @bp.post("/enquiries/<int:enquiry_id>/release")

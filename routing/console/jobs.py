@@ -41,7 +41,7 @@ from notifications.jobs import (
 )
 
 from ..database import get_session
-from ..security import current_user, login_required
+from ..security import current_user, login_required, may_change_job, require_job_change
 from .capacity import CapacityView, capacity_view, chosen_date
 from .views import bp, page_arg
 
@@ -275,6 +275,7 @@ def job_edit(job_id: int):
     """Edit a job's description and account manager (ETA and status have their own forms)."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     errors: dict[str, str] = {}
     if request.method == "POST":
         manager = request.form.get("account_manager_email", "").strip()
@@ -331,6 +332,7 @@ def job_eta(job_id: int):
     """Change the ETA with its reason in one step; the customer hears once it settles."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     names = ("eta_date", "eta_time", "eta_reason", "eta_override_reason")
     form = {k: request.form.get(k, "").strip() for k in names}
     form["eta_date"] = chosen_date(request.form, "eta_date", "eta_alternative")
@@ -372,6 +374,7 @@ def job_status(job_id: int):
     """Mark a job in progress, delivered (emails the feedback link) or cancelled."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     status = request.form.get("status", "")
     if _apply(job, status=status):
         flash(f"Job {job.reference} is now {job.status.value.replace('_', ' ')}.", "success")
@@ -384,6 +387,7 @@ def job_manager(job_id: int):
     """Hand the job to another account manager (the customer gets a handover email)."""
     session = get_session()
     job = _job_by_id(session, job_id)
+    require_job_change(job)
     email = request.form.get("account_manager_email", "").strip()
     if not email:
         flash("Choose an account manager.", "error")
@@ -436,6 +440,6 @@ def _render_detail(
         audit=list(audit),
         zone=calendar.timezone,
         managers=_managers(session),
-        can_edit=current_user().role in (*EDITORS, Role.ADMIN),
+        can_edit=may_change_job(current_user(), job),
         Eta=Eta,
     ), status

@@ -10,7 +10,7 @@ from models import EmailStatus, Job, OutboundEmail
 from notifications.delivery import resend
 
 from ..database import get_session
-from ..security import login_required
+from ..security import local_path, login_required
 from .views import bp, page_arg
 
 PAGE_SIZE = 50
@@ -100,4 +100,5 @@ def outbox_resend(email_id: int):
     else:
         session.commit()
         flash(f"“{email.subject}” to {email.to_email} is queued again.", "success")
-    return redirect(request.form.get("next") or url_for("console.outbox_email", email_id=email.id))
+    back = local_path(request.form.get("next"))
+    return redirect(back or url_for("console.outbox_email", email_id=email.id))

@@ -264,6 +264,8 @@ def update_user(
     if user.role is Role.ADMIN and (new_role is not Role.ADMIN or not wanted["active"]):
         _keep_one_admin(session, user)
     changed = _changes(user, wanted)
+    if "active" in changed and not user.active:
+        user.end_sessions()
     session.flush()
     if changed:
         _audit(session, actor, "user", user.id, "update", changed)
@@ -279,6 +281,8 @@ def set_user_active(session: Session, actor: Actor, *, user_id: int, active: boo
         _keep_one_admin(session, user)
     if user.active != active:
         user.active = active
+        if not active:
+            user.end_sessions()  # reactivating her later must not revive an old cookie
         session.flush()
         _audit(session, actor, "user", user.id, "activate" if active else "deactivate", {})
     return user

@@ -143,11 +143,14 @@ def set_password(
     actor: str = "cli",
     actor_user_id: int | None = None,
 ) -> User:
-    """Set or reset the login password of the user with ``email``."""
+    """Set or reset the login password of the user with ``email``; every session of hers
+    ends (PRODUCT.md §4)."""
     user = user_by_email(session, email)
     if user is None:
         raise NotFound(f"no user has the email {email.strip()}", {"field": "email"})
     user.password_hash = hash_password(check_password(password))
+    # Whoever knew the old password may hold a session: end them all.
+    user.end_sessions()
     record(
         session,
         actor=actor,

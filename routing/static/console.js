@@ -242,7 +242,13 @@
     }, 2000);
   }
 
-  window.Switchboard = {
+  /* A read-only field whose whole value is to be copied (a new API token). */
+  document.addEventListener("focusin", function (event) {
+    var target = event.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-select-on-focus")) target.select();
+  });
+
+  var Switchboard = window.Switchboard = {
     watchForMyCall: watchForMyCall,
     screenPopShown: screenPopShown,
     watchCall: watchCall,
@@ -251,4 +257,22 @@
     watchQueue: watchQueue,
     dispositionForm: dispositionForm
   };
+
+  /* Pages ask for their behaviour with JSON data blocks (the Content-Security-Policy allows
+     no inline script): <script type="application/json" data-switchboard="liveCalls">[7]</script>
+     runs Switchboard.liveCalls(7), in page order, once the page is parsed. */
+  function boot() {
+    var blocks = document.querySelectorAll('script[type="application/json"][data-switchboard]');
+    Array.prototype.forEach.call(blocks, function (block) {
+      var name = block.getAttribute("data-switchboard");
+      if (!Object.prototype.hasOwnProperty.call(Switchboard, name)) return;
+      try {
+        Switchboard[name].apply(null, JSON.parse(block.textContent || "[]"));
+      } catch (error) {
+        window.console.error("Switchboard." + name + " failed", error);  // the others still run
+      }
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+  else boot();
 })();

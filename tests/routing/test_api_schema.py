@@ -46,6 +46,10 @@ def test_api_conforms_to_its_openapi_document(app, api_auth):
             suppress_health_check=list(HealthCheck),
         )
         def conforms(case):
+            if case.meta.generation.mode is GenerationMode.NEGATIVE and "Authorization" not in (case.headers or {}):
+                # A case made invalid by leaving out the token would be made valid again by
+                # the token this test adds (the API's 401 is checked in the route inventory).
+                return
             # Business rules beyond the schema (a real calendar date, a deliverable email
             # domain, a known account manager) answer 422, so schema-valid bodies may be
             # refused: every other check (no 5xx, documented status, body and content

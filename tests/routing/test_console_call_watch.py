@@ -12,7 +12,9 @@ from models import Job, Role
 from tests.factories import make_call, make_customer, make_enquiry, make_salesperson, make_user
 from tests.test_app import login
 
-WATCHER = 'Switchboard.watchForMyCall("/calls/live.json")'
+# Pages ask console.js for their behaviour in JSON data blocks (no inline script: CSP).
+WATCHER = '<script type="application/json" data-switchboard="watchForMyCall">["/calls/live.json"]'
+
 CONSOLE_JS = 'src="/static/console.js"'
 
 
@@ -69,11 +71,11 @@ def test_admin_pages_and_reports_watch_too(client, db_session, desk):
 def test_live_calls_and_screen_pop_follow_calls_their_own_way(client, desk):
     login(client, desk["cora"].email)
     live = client.get("/calls/live").get_data(as_text=True)
-    assert "Switchboard.liveCalls(" in live
+    assert 'data-switchboard="liveCalls"' in live
     assert WATCHER not in live
     pop = client.get(f"/calls/{desk['call'].id}").get_data(as_text=True)
-    assert "Switchboard.watchCall(" in pop
-    assert f"Switchboard.screenPopShown({desk['call'].id})" in pop
+    assert 'data-switchboard="watchCall">["/calls/' in pop
+    assert f'data-switchboard="screenPopShown">[{desk["call"].id}]' in pop
     assert WATCHER not in pop
     assert pop.count(CONSOLE_JS) == 1
 

@@ -69,25 +69,28 @@ def test_calendar_shows_appointments_in_the_org_zone(client, db_session):
     assert "Calendar" in client.get("/salespeople").get_data(as_text=True)
 
 
-def test_tasks_page_lists_open_tasks_and_account_managers_see_their_own(client, db_session):
+def test_each_user_sees_the_tasks_assigned_to_her_and_admins_see_all(client, db_session):
     cora = make_user(db_session, email="cora@example.com")
     fay = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="fay@example.com", name="Fay")
     bob = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob")
+    make_user(db_session, role=Role.ADMIN, email="ada@example.com")
     db_session.add_all(
         [
             Task(kind=TaskKind.CALLBACK, assignee_id=fay.id, description="Call Dana back"),
             Task(kind=TaskKind.SAVE_THE_SALE, assignee_id=bob.id, description="Save Erin's order"),
+            Task(kind=TaskKind.CALLBACK, assignee_id=cora.id, description="Ring Fred"),
         ]
     )
     db_session.commit()
-    login(client, cora.email)
-    page = client.get("/tasks").get_data(as_text=True)
-    assert "Call Dana back" in page and "Save Erin&#39;s order" in page
-    client.get("/logout")
-    client2 = client.application.test_client()
-    login(client2, fay.email)
-    page = client2.get("/tasks").get_data(as_text=True)
-    assert "Call Dana back" in page and "Save Erin" not in page
+    seen = {}
+    for email in ("cora@example.com", "fay@example.com", "ada@example.com"):
+        other = client.application.test_client()
+        login(other, email)
+        page = other.get("/tasks").get_data(as_text=True)
+        seen[email] = {d for d in ("Call Dana back", "Save Erin", "Ring Fred") if d in page}
+    assert seen["cora@example.com"] == {"Ring Fred"}
+    assert seen["fay@example.com"] == {"Call Dana back"}
+    assert seen["ada@example.com"] == {"Call Dana back", "Save Erin", "Ring Fred"}
 
 
 def test_home_links_to_the_console_pages(client, db_session):
@@ -112,7 +115,7 @@ def test_job_references_link_to_the_job_page(client, db_session):
         assert 'href="/jobs/ORD-77"' in page, path
 
 
-def test_account_manager_cannot_close_someone_elses_task(client, db_session):
+def test_account_manager_cannot_read_or_close_someone_elses_task(client, db_session):
     fay = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="fay@example.com", name="Fay")
     bob = make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob")
     task = Task(kind=TaskKind.SAVE_THE_SALE, assignee_id=bob.id, description="Save it")
@@ -121,10 +124,13 @@ def test_account_manager_cannot_close_someone_elses_task(client, db_session):
     login(client, fay.email)
     from tests.test_app import csrf_from
 
-    token = csrf_from(client.get(f"/tasks/{task.id}").get_data(as_text=True))
+    # Another's task is not there for her: neither to read nor to close.
+    page = client.get(f"/tasks/{task.id}")
+    assert page.status_code == 404 and "Save it" not in page.get_data(as_text=True)
+    token = csrf_from(client.get("/tasks").get_data(as_text=True))
     response = client.post(
         f"/tasks/{task.id}", data={"csrf_token": token, "outcome": "saved", "outcome_notes": "done"}
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     db_session.expire_all()
     assert db_session.get(Task, task.id).outcome is None

@@ -11,9 +11,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
+from config import ProductionConfig
 from models import Customer, EmailEvent, EmailStatus, OutboundEmail, Role
 from notifications.jobs import JobSettings, create_job
 from notifications.senders import IDEMPOTENCY_ARG
+from routing import create_app
+from routing.database import get_db
 from tests.factories import make_user
 
 PRIVATE_KEY = ec.generate_private_key(ec.SECP256R1())
@@ -173,14 +176,87 @@ def test_bounce_flags_the_address_and_alerts_the_account_manager(client, db_sess
     )
 
 
-class TestWithoutPublicKey:
+@pytest.mark.parametrize(
+    "age, accepted",
+    [(0, True), (9 * 60, True), (11 * 60, False), (3600 * 24, False), (-30, True), (-300, False)],
+)
+def test_only_fresh_signed_batches_count(client, db_session, sent_intro, age, accepted):
+    """A batch captured and replayed later, or dated in the future, is refused."""
+    body = json.dumps([_event("ev-1", "bounce")]).encode()
+    headers = signed_headers(body, timestamp=str(int(time.time()) - age))
+    response = post(client, None, headers=headers, raw=body)
+    if accepted:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
+        assert "timestamp" in response.json["error"]
+        assert db_session.scalar(select(func.count(EmailEvent.id))) == 0
+        db_session.expire_all()
+        customer = db_session.scalar(select(Customer).where(Customer.email == "dana@example.com"))
+        assert not customer.email_undeliverable
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_in_a_batch_are_400(client, db_session, sent_intro, constant):
+    raw = b'[{"sg_event_id": "a", "event": "delivered", "timestamp": ' + constant + b"}]"
+    response = post(client, None, raw=raw)
+    assert response.status_code == 400
+    assert set(response.json) == {"error", "details"}
+    assert db_session.scalar(select(func.count(EmailEvent.id))) == 0
+
+
+def test_a_batch_over_a_megabyte_is_refused_before_it_is_read(client, db_session):
+    events = [_event(f"ev-{n}", "delivered", reason="x" * 1000) for n in range(1100)]
+    body = json.dumps(events).encode()
+    assert len(body) > 1024 * 1024
+    response = post(client, None, raw=body)
+    assert response.status_code == 413
+    assert db_session.scalar(select(func.count(EmailEvent.id))) == 0
+
+
+class TestOutsideProductionWithoutPublicKey:
     @pytest.fixture
     def app_overrides(self):
         return {"SENDGRID_EVENT_PUBLIC_KEY": ""}
 
-    def test_unsigned_events_are_accepted_when_no_key_is_configured(
-        self, client, db_session, sent_intro
-    ):
+    def test_unsigned_events_are_accepted_in_development(self, client, db_session, sent_intro):
         response = post(client, [_event("ev-1", "delivered")], headers={})
         assert response.status_code == 200
         assert response.json["stored"] == 1
+
+
+def production_client(database_url, connection, public_key: str):
+    environ = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "s" * 32,
+        "TWILIO_AUTH_TOKEN": "t",
+        "SENDGRID_EVENT_PUBLIC_KEY": public_key,
+    }
+    app = create_app(ProductionConfig(environ, {"SERVER_NAME": None}))
+    get_db(app).engine.dispose()
+    get_db(app).Session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    return app.test_client()
+
+
+def test_production_without_a_key_refuses_every_batch(
+    database_url, connection, db_session, sent_intro
+):
+    """A forged bounce must not mark a customer undeliverable (PRODUCT.md §6)."""
+    client = production_client(database_url, connection, public_key="")
+    body = json.dumps([_event("ev-1", "bounce")]).encode()
+    for headers in ({}, {"Content-Type": "application/json"}, signed_headers(body)):
+        response = post(client, None, headers=headers, raw=body)
+        assert response.status_code == 403
+        assert "SENDGRID_EVENT_PUBLIC_KEY" in response.json["error"]
+    assert db_session.scalar(select(func.count(EmailEvent.id))) == 0
+    db_session.expire_all()
+    customer = db_session.scalar(select(Customer).where(Customer.email == "dana@example.com"))
+    assert not customer.email_undeliverable
+
+
+def test_production_with_the_key_accepts_signed_batches(
+    database_url, connection, db_session, sent_intro
+):
+    client = production_client(database_url, connection, public_key=PUBLIC_KEY)
+    assert post(client, [_event("ev-1", "delivered")]).status_code == 200
+    assert post(client, [_event("ev-2", "delivered")], headers={}).status_code == 403
