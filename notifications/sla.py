@@ -37,6 +37,62 @@ def supervisors(session: Session) -> list[tuple[str, str]]:
     return [(admin.name, admin.email) for admin in admins]
 
 
+def _open_enquiries(session: Session, *conditions: Any) -> list[Enquiry]:
+    """Unresolved enquiries matching ``conditions``, locked (a second worker skips them)."""
+    return list(
+        session.scalars(
+            select(Enquiry)
+            .where(Enquiry.status != EnquiryStatus.RESOLVED, *conditions)
+            .options(
+                selectinload(Enquiry.customer),
+                selectinload(Enquiry.owner),
+                selectinload(Enquiry.line).selectinload(Line.salesperson),
+            )
+            .order_by(Enquiry.sla_deadline)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
+
+
+def _org_zone(session: Session, default_timezone: str) -> ZoneInfo:
+    settings = current_settings(session)
+    return ZoneInfo((settings.timezone if settings else None) or default_timezone)
+
+
+def _enquiry_context(enquiry: Enquiry, zone: ZoneInfo) -> dict[str, Any]:
+    """What every alert about a missed enquiry says of it: who called, on whose line, when."""
+    return {
+        "enquiry": enquiry,
+        "caller": (
+            enquiry.customer.name
+            if enquiry.customer
+            else format_phone(enquiry.caller_number) or "Withheld number"
+        ),
+        "line_name": (
+            f"{enquiry.line.salesperson.name}'s line" if enquiry.line else "Unknown line"
+        ),
+        "received": f"{enquiry.created_at.astimezone(zone):%d %b %H:%M}",
+        "deadline": f"{enquiry.sla_deadline.astimezone(zone):%d %b %H:%M} ({zone.key})",
+    }
+
+
+def _queue_alert(
+    session: Session, kind: str, about: Enquiry, name: str, email: str, now: datetime, **context
+) -> None:
+    rendered = render_email(kind, recipient_name=name, **context)
+    enqueue_email(
+        session,
+        now=now,
+        kind=kind,
+        idempotency_key=f"{kind}:{about.id}:{email.lower()}",
+        to_email=email,
+        to_name=name,
+        subject=rendered.subject,
+        text_body=rendered.text_body,
+        html_body=rendered.html_body,
+    )
+
+
 def alert_breached_enquiries(
     session: Session,
     *,
@@ -49,59 +105,28 @@ def alert_breached_enquiries(
     Adds to the caller's transaction; the caller commits.
     """
     now = now or utcnow()
-    breached = session.scalars(
-        select(Enquiry)
-        .where(
-            Enquiry.status != EnquiryStatus.RESOLVED,
-            Enquiry.sla_deadline < now,
-            Enquiry.sla_breach_alerted_at.is_(None),
-        )
-        .options(
-            selectinload(Enquiry.customer),
-            selectinload(Enquiry.owner),
-            selectinload(Enquiry.line).selectinload(Line.salesperson),
-        )
-        .order_by(Enquiry.sla_deadline)
-        .with_for_update(skip_locked=True)
-    ).all()
+    breached = _open_enquiries(
+        session, Enquiry.sla_deadline < now, Enquiry.sla_breach_alerted_at.is_(None)
+    )
     if not breached:
         return 0
     recipients = supervisors(session)
-    settings = current_settings(session)
-    zone = ZoneInfo((settings.timezone if settings else None) or default_timezone)
+    zone = _org_zone(session, default_timezone)
     queue_url = f"{console_url.rstrip('/')}/enquiries"
     for enquiry in breached:
-        caller = (
-            enquiry.customer.name
-            if enquiry.customer
-            else format_phone(enquiry.caller_number) or "Withheld number"
-        )
         overdue = max(1, int((now - enquiry.sla_deadline).total_seconds() // 60))
         for name, email in recipients:
-            rendered = render_email(
+            _queue_alert(
+                session,
                 "sla-breach",
-                recipient_name=name,
-                enquiry=enquiry,
-                caller=caller,
-                line_name=(
-                    f"{enquiry.line.salesperson.name}'s line" if enquiry.line else "Unknown line"
-                ),
-                received=f"{enquiry.created_at.astimezone(zone):%d %b %H:%M}",
-                deadline=f"{enquiry.sla_deadline.astimezone(zone):%d %b %H:%M} ({zone.key})",
+                enquiry,
+                name,
+                email,
+                now,
+                **_enquiry_context(enquiry, zone),
                 overdue_minutes=overdue,
                 owner_name=enquiry.owner.name if enquiry.owner else "nobody has claimed it",
                 queue_url=queue_url,
-            )
-            enqueue_email(
-                session,
-                now=now,
-                kind="sla-breach",
-                idempotency_key=f"sla-breach:{enquiry.id}:{email.lower()}",
-                to_email=email,
-                to_name=name,
-                subject=rendered.subject,
-                text_body=rendered.text_body,
-                html_body=rendered.html_body,
             )
         enquiry.sla_breach_alerted_at = now
     session.flush()
@@ -155,58 +180,27 @@ def warn_enquiries_nearing_sla(
     Only before the deadline (after it, the breach alert speaks); once per enquiry
     (``sla_warning_sent_at`` and the outbox key). Adds to the caller's transaction.
     """
-    candidates = session.scalars(
-        select(Enquiry)
-        .where(
-            Enquiry.status != EnquiryStatus.RESOLVED,
-            Enquiry.sla_deadline > now,
-            Enquiry.sla_warning_sent_at.is_(None),
-        )
-        .options(
-            selectinload(Enquiry.customer),
-            selectinload(Enquiry.owner),
-            selectinload(Enquiry.line).selectinload(Line.salesperson),
-        )
-        .order_by(Enquiry.sla_deadline)
-        .with_for_update(skip_locked=True)
-    ).all()
+    candidates = _open_enquiries(
+        session, Enquiry.sla_deadline > now, Enquiry.sla_warning_sent_at.is_(None)
+    )
     due = [enquiry for enquiry in candidates if warning_time(enquiry) <= now]
     if not due:
         return 0
-    settings = current_settings(session)
-    zone = ZoneInfo((settings.timezone if settings else None) or default_timezone)
+    zone = _org_zone(session, default_timezone)
     for enquiry in due:
-        caller = (
-            enquiry.customer.name
-            if enquiry.customer
-            else format_phone(enquiry.caller_number) or "Withheld number"
-        )
         minutes_left = max(1, int((enquiry.sla_deadline - now).total_seconds() // 60))
         for name, email in _warning_recipients(session, enquiry):
-            rendered = render_email(
+            _queue_alert(
+                session,
                 "sla-warning",
-                recipient_name=name,
-                enquiry=enquiry,
-                caller=caller,
-                line_name=(
-                    f"{enquiry.line.salesperson.name}'s line" if enquiry.line else "Unknown line"
-                ),
-                received=f"{enquiry.created_at.astimezone(zone):%d %b %H:%M}",
-                deadline=f"{enquiry.sla_deadline.astimezone(zone):%d %b %H:%M} ({zone.key})",
+                enquiry,
+                name,
+                email,
+                now,
+                **_enquiry_context(enquiry, zone),
                 minutes_left=minutes_left,
                 claimed=enquiry.owner is not None,
                 enquiry_url=f"{console_url.rstrip('/')}/enquiries/{enquiry.id}",
-            )
-            enqueue_email(
-                session,
-                now=now,
-                kind="sla-warning",
-                idempotency_key=f"sla-warning:{enquiry.id}:{email.lower()}",
-                to_email=email,
-                to_name=name,
-                subject=rendered.subject,
-                text_body=rendered.text_body,
-                html_body=rendered.html_body,
             )
         enquiry.sla_warning_sent_at = now
     session.flush()
