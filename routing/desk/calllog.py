@@ -2,7 +2,7 @@
 
 Pages are cut by ``(started_at, id)`` (newest first) instead of OFFSET, so the hundredth
 page costs what the first does on a million calls; each filter has an index that starts
-with its column and ends with ``started_at`` (migration 0005).
+with its column and ends with ``started_at`` (migration 0004).
 """
 
 from __future__ import annotations
