@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         help="gunicorn workers for both apps",
     )
     parser.add_argument(
-        "--worker-class", default="sync", help="gunicorn worker class for both apps (sync)"
+        "--worker-class",
+        default="gevent",
+        help="gunicorn worker class for both apps (gevent, as the Procfile runs the web process)",
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--no-seed", action="store_true", help="reuse the seeded database")
