@@ -220,7 +220,7 @@ class Database:
                 synchronous_commit=False,
                 isolation_level="AUTOCOMMIT",
                 pool_size=2,
-                max_overflow=8,
+                max_overflow=0,
                 pool_reset_on_return=None,
             )
         return cls(make_engine(url, **timeouts), statement_engine=statement_engine)
