@@ -41,6 +41,11 @@ def test_the_api_answers_thousands_of_generated_requests_without_a_server_error(
             suppress_health_check=list(HealthCheck),
         )
         def conforms(case):
+            negative = case.meta.generation.mode is GenerationMode.NEGATIVE
+            if negative and "Authorization" not in (case.headers or {}):
+                # Made invalid only by leaving out the token, which this test adds back (the
+                # API's 401 is checked in the route inventory).
+                return
             # Schema-valid bodies may break business rules (422); every other check stays.
             response = case.call_and_validate(
                 headers=headers, excluded_checks=[positive_data_acceptance]
