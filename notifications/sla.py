@@ -133,11 +133,11 @@ def alert_breached_enquiries(
     return len(breached)
 
 
-def run_sla_check(runtime: Any) -> int:
-    """Periodic worker job (see ``notifications.worker.PERIODIC_JOBS``): alert on breaches."""
+def _run_periodic(runtime: Any, check: Any, what: str) -> int:
+    """One worker job's session, clock and settings for ``check``; commits once."""
     config = runtime.config
     with runtime.db.Session() as session:
-        count = alert_breached_enquiries(
+        count = check(
             session,
             now=runtime.clock(),
             console_url=getattr(config, "PUBLIC_BASE_URL", None) or "http://127.0.0.1:5000",
@@ -145,8 +145,13 @@ def run_sla_check(runtime: Any) -> int:
         )
         session.commit()
     if count:
-        log.info("SLA breach alerts queued for %d enquiries", count)
+        log.info("%s queued for %d enquiries", what, count)
     return count
+
+
+def run_sla_check(runtime: Any) -> int:
+    """Periodic worker job (see ``notifications.worker.PERIODIC_JOBS``): alert on breaches."""
+    return _run_periodic(runtime, alert_breached_enquiries, "SLA breach alerts")
 
 
 WARNING_SHARE = 0.8  # warn when this share of an enquiry's SLA has gone by
@@ -209,15 +214,4 @@ def warn_enquiries_nearing_sla(
 
 def run_sla_warning_check(runtime: Any) -> int:
     """Periodic worker job: warn owners (or the team) before missed enquiries breach."""
-    config = runtime.config
-    with runtime.db.Session() as session:
-        count = warn_enquiries_nearing_sla(
-            session,
-            now=runtime.clock(),
-            console_url=getattr(config, "PUBLIC_BASE_URL", None) or "http://127.0.0.1:5000",
-            default_timezone=getattr(config, "TIMEZONE", None) or "UTC",
-        )
-        session.commit()
-    if count:
-        log.info("SLA warnings queued for %d enquiries", count)
-    return count
+    return _run_periodic(runtime, warn_enquiries_nearing_sla, "SLA warnings")
