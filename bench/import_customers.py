@@ -32,7 +32,7 @@ from models import AuditEntry, Customer, Salesperson, make_engine, utcnow
 from models.contact import normalise_email, normalise_phone
 from models.db import Database
 from routing.cli.db import upgrade
-from routing.directory.importer import import_directory
+from routing.setup.importer import import_directory
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SALESPEOPLE = 8

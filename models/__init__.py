@@ -25,7 +25,10 @@ from .call import (
 from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .customer import Customer
 from .db import Database, make_engine
-from .directory import (
+from .hours import BusinessCalendar, bump_directory_version, directory_version
+from .job import OPEN_JOB_STATUSES, EtaChange, FeedbackStage, Job, JobFeedback, JobStatus
+from .login import LoginFailure
+from .organisation import (
     ApiToken,
     BusinessHours,
     Holiday,
@@ -37,9 +40,6 @@ from .directory import (
     TimeOff,
     User,
 )
-from .hours import BusinessCalendar, bump_directory_version, directory_version
-from .job import OPEN_JOB_STATUSES, EtaChange, FeedbackStage, Job, JobFeedback, JobStatus
-from .login import LoginFailure
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
 
 __all__ = [

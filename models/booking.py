@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import E164, Base, UTCDateTime, utcnow
 from .customer import Customer
-from .directory import Salesperson, User
+from .organisation import Salesperson, User
 
 
 class BookingStatus(enum.StrEnum):

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import E164, Base, UTCDateTime, e164_check, utcnow
-from .directory import Salesperson
+from .organisation import Salesperson
 
 
 class Customer(Base):

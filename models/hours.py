@@ -26,7 +26,7 @@ from sqlalchemy import Delete, Update, event, insert, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from .booking import Teleconference
-from .directory import BusinessHours, Holiday, Line, OrgSettings, Salesperson, User
+from .organisation import BusinessHours, Holiday, Line, OrgSettings, Salesperson, User
 
 # How far ahead the calendar looks for the next open period before giving up.
 _SEARCH_DAYS = 400

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .customer import Customer, trigram_index
-from .directory import User
+from .organisation import User
 
 if TYPE_CHECKING:
     from .call import Enquiry

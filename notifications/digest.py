@@ -35,8 +35,8 @@ from models import (
     utcnow,
 )
 from models.contact import format_phone
-from models.directory import current_settings
 from models.hours import BusinessCalendar
+from models.organisation import current_settings
 
 from .outbox import enqueue_email
 from .templates import render_email

@@ -32,8 +32,8 @@ from models import (
     User,
 )
 from models.contact import format_phone
-from models.directory import current_settings
 from models.hours import BusinessCalendar
+from models.organisation import current_settings
 
 from .eta import Eta
 from .feedback_links import feedback_url

@@ -31,7 +31,7 @@ from models import (
 )
 from models.audit import record
 from models.contact import InvalidContact, normalise_email, normalise_phone
-from models.directory import current_settings
+from models.organisation import current_settings
 
 from . import capacity, job_emails
 from .eta import Eta, InvalidEta, parse_eta

@@ -36,7 +36,7 @@ from models import (
     Teleconference,
 )
 from models.contact import format_phone
-from models.directory import current_settings
+from models.organisation import current_settings
 
 from .outbox import enqueue_email
 from .templates import render_email

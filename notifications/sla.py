@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Enquiry, EnquiryStatus, Line, Role, User, utcnow
 from models.contact import format_phone
-from models.directory import current_settings
+from models.organisation import current_settings
 
 from .outbox import enqueue_email
 from .templates import render_email

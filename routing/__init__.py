@@ -26,8 +26,9 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.as_dict())
     app.config["SWITCHBOARD_CONFIG"] = config
 
-    from . import database, errors, health, security
+    from . import clock, database, errors, health, security
 
+    clock.init_app(app)
     database.init_app(app)
     security.init_app(app)
     errors.init_app(app)

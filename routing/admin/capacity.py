@@ -12,7 +12,7 @@ from notifications import capacity
 from notifications.jobs import JobSettings
 
 from ..database import get_session
-from ..directory.users import InvalidField
+from ..setup.users import InvalidField
 from .views import _actor, _done, _failed, bp
 
 CALENDAR_DAYS = 28

@@ -38,11 +38,11 @@ from models.job import OPEN_JOB_STATUSES, Job
 from notifications.jobs import JobSettings, assign_waiting_jobs, manager_details_changed
 
 from ..database import get_session
-from ..directory import admin as directory
-from ..directory.importer import HEADERS, ImportFailed, import_directory
-from ..directory.users import InvalidField, create_user, set_password
 from ..errors import SwitchboardError
 from ..security import current_user, login_user
+from ..setup import admin as setup
+from ..setup.importer import HEADERS, ImportFailed, import_directory
+from ..setup.users import InvalidField, create_user, set_password
 from ..tokens import create_token, hash_token, list_tokens, revoke_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", static_folder="static")
@@ -72,13 +72,13 @@ def _phone(value: str | None) -> str:
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"ROLE_LABELS": ROLE_LABELS, "WEEKDAYS": directory.WEEKDAYS}
+    return {"ROLE_LABELS": ROLE_LABELS, "WEEKDAYS": setup.WEEKDAYS}
 
 
-def _actor() -> directory.Actor:
+def _actor() -> setup.Actor:
     user = current_user()
     assert user is not None
-    return directory.Actor(user.email, user.id)
+    return setup.Actor(user.email, user.id)
 
 
 def _region() -> str:
@@ -167,7 +167,7 @@ def add_salesperson():
     session = get_session()
     form = request.form
     try:
-        person = directory.save_salesperson(
+        person = setup.save_salesperson(
             session,
             _actor(),
             salesperson_id=None,
@@ -177,7 +177,7 @@ def add_salesperson():
             region=_region(),
         )
         if form.get("public_number") or form.get("twilio_number"):
-            directory.save_line(
+            setup.save_line(
                 session,
                 _actor(),
                 salesperson_id=person.id,
@@ -211,7 +211,7 @@ def edit_salesperson(salesperson_id: int):
     """Change a salesperson's name, email, private phone or whether they are active."""
     form = request.form
     try:
-        person = directory.save_salesperson(
+        person = setup.save_salesperson(
             get_session(),
             _actor(),
             salesperson_id=salesperson_id,
@@ -260,7 +260,7 @@ def add_line(salesperson_id: int):
     """Add a diverted line (old mobile number → Twilio number) to a salesperson."""
     form = request.form
     try:
-        line = directory.save_line(
+        line = setup.save_line(
             get_session(),
             _actor(),
             salesperson_id=salesperson_id,
@@ -283,7 +283,7 @@ def edit_line(salesperson_id: int, line_id: int):
     """Change a line's numbers, or switch it off (calls to it then reach an unknown line)."""
     form = request.form
     try:
-        directory.save_line(
+        setup.save_line(
             get_session(),
             _actor(),
             salesperson_id=salesperson_id,
@@ -374,7 +374,7 @@ def edit_user(user_id: int):
     before = _user(user_id)
     was = (before.name, before.email, before.phone)
     try:
-        saved = directory.update_user(
+        saved = setup.update_user(
             get_session(),
             _actor(),
             user_id=user_id,
@@ -421,7 +421,7 @@ def set_active(user_id: int):
     """Deactivate a user (no login, not rung) or reactivate them."""
     active = _checked("active")
     try:
-        saved = directory.set_user_active(get_session(), _actor(), user_id=user_id, active=active)
+        saved = setup.set_user_active(get_session(), _actor(), user_id=user_id, active=active)
     except SwitchboardError as exc:
         return _failed("admin/user.html", exc, user=_user(user_id))
     state = "reactivated" if active else "deactivated"
@@ -432,7 +432,7 @@ def set_active(user_id: int):
 @bp.post("/users/<int:user_id>/availability")
 def set_availability(user_id: int):
     """Switch a coordinator's phone on or off for incoming calls."""
-    saved = directory.set_availability(
+    saved = setup.set_availability(
         get_session(), _actor(), user_id=user_id, available=_checked("available")
     )
     state = "rings for calls" if saved.available else "does not ring"
@@ -454,7 +454,7 @@ def hours():
 
 def _hours_context() -> dict[str, Any]:
     session = get_session()
-    settings = directory.org_settings(session, current_app.config["TIMEZONE"])
+    settings = setup.org_settings(session, current_app.config["TIMEZONE"])
     return {
         "rows": _hours_rows(),
         "holidays": session.scalars(select(Holiday).order_by(Holiday.day)).all(),
@@ -472,14 +472,14 @@ def save_hours():
             if not _checked(f"open_{weekday}"):
                 wanted[weekday] = None
                 continue
-            opens = directory.parse_time(form.get(f"opens_{weekday}"), f"opens_{weekday}")
-            closes = directory.parse_time(form.get(f"closes_{weekday}"), f"closes_{weekday}")
+            opens = setup.parse_time(form.get(f"opens_{weekday}"), f"opens_{weekday}")
+            closes = setup.parse_time(form.get(f"closes_{weekday}"), f"closes_{weekday}")
             if opens is None:
                 raise InvalidField(f"opens_{weekday}", "an opening time is required")
             if closes is None:
                 raise InvalidField(f"closes_{weekday}", "a closing time is required")
             wanted[weekday] = (opens, closes)
-        directory.save_business_hours(get_session(), _actor(), wanted)
+        setup.save_business_hours(get_session(), _actor(), wanted)
     except SwitchboardError as exc:
         return _failed("admin/hours.html", exc, **_hours_context())
     return _done("Business hours saved.", "admin.hours")
@@ -490,7 +490,7 @@ def add_holiday():
     """Add a holiday: calls that day go to voicemail."""
     form = request.form
     try:
-        holiday = directory.add_holiday(
+        holiday = setup.add_holiday(
             get_session(), _actor(), day=form.get("day", ""), name=form.get("holiday_name", "")
         )
     except SwitchboardError as exc:
@@ -503,7 +503,7 @@ def add_holiday():
 @bp.post("/holidays/<int:holiday_id>/delete")
 def delete_holiday(holiday_id: int):
     """Remove a holiday."""
-    directory.delete_holiday(get_session(), _actor(), holiday_id=holiday_id)
+    setup.delete_holiday(get_session(), _actor(), holiday_id=holiday_id)
     return _done("Holiday removed.", "admin.hours")
 
 
@@ -513,7 +513,7 @@ def delete_holiday(holiday_id: int):
 @bp.get("/settings")
 def settings():
     """The organisation's name, time zone, SLA, ring timeout, supervisor, dial-in number."""
-    current = directory.org_settings(get_session(), current_app.config["TIMEZONE"])
+    current = setup.org_settings(get_session(), current_app.config["TIMEZONE"])
     get_session().commit()
     return render_template("admin/settings.html", settings=current, errors={}, form={})
 
@@ -533,9 +533,9 @@ def save_reminder_time():
     from ..console.helpers import public_url
 
     session = get_session()
-    current = directory.org_settings(session, current_app.config["TIMEZONE"])
+    current = setup.org_settings(session, current_app.config["TIMEZONE"])
     try:
-        at = directory.parse_time(request.form.get("reminder_time"), "reminder_time")
+        at = setup.parse_time(request.form.get("reminder_time"), "reminder_time")
         if at is None:
             raise InvalidField("reminder_time", "enter a time such as 16:00")
     except SwitchboardError as exc:
@@ -568,7 +568,7 @@ def save_settings():
     form = request.form
     session = get_session()
     try:
-        directory.save_settings(
+        setup.save_settings(
             session,
             _actor(),
             name=form.get("name", ""),
@@ -580,7 +580,7 @@ def save_settings():
             region=_region(),
         )
     except SwitchboardError as exc:
-        current = directory.org_settings(session, current_app.config["TIMEZONE"])
+        current = setup.org_settings(session, current_app.config["TIMEZONE"])
         return _failed("admin/settings.html", exc, settings=current)
     return _done("Settings saved.", "admin.settings")
 

@@ -43,9 +43,9 @@ def _register() -> None:
     main.add_command(db.db)
     main.add_command(shell_command)
 
-    from . import demo, directory, users
+    from . import demo, imports, users
 
-    main.add_command(directory.import_command)
+    main.add_command(imports.import_command)
     main.add_command(users.user)
     main.add_command(users.token)
     main.add_command(demo.demo)

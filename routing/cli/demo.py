@@ -20,7 +20,7 @@ def demo(url: str | None) -> None:
     import os
 
     from notifications.jobs import JobSettings
-    from routing.directory.demo import DEMO_PASSWORD, load_demo
+    from routing.setup.demo import DEMO_PASSWORD, load_demo
 
     config = current_app.config["SWITCHBOARD_CONFIG"]
     with get_db().session() as session:

@@ -7,8 +7,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from routing.database import get_db
-from routing.directory.users import create_user, parse_role, set_password, user_by_email
 from routing.errors import SwitchboardError
+from routing.setup.users import create_user, parse_role, set_password, user_by_email
 from routing.tokens import create_token, list_tokens, revoke_token
 
 ROLE_CHOICES = ("coordinator", "account_manager", "admin")

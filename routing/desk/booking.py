@@ -33,7 +33,7 @@ from models import (
     utcnow,
 )
 from models.contact import format_phone
-from models.directory import current_settings
+from models.organisation import current_settings
 from notifications.outbox import enqueue_email
 from notifications.reminders import ReminderLinks, plan_reminder, release_ended_pins
 from notifications.templates import render_email

@@ -31,7 +31,7 @@ from models import (
     User,
     audit,
 )
-from models.directory import current_settings
+from models.organisation import current_settings
 from notifications.reminders import ReminderLinks, cancel_reminder, plan_reminder
 
 from .availability import APPOINTMENT_LENGTHS

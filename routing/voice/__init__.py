@@ -11,8 +11,8 @@ from ..database import get_db
 from ..deadline import deadline
 from ..security import csrf
 from . import signature
-from .directory import Defaults, DirectoryCache
 from .incoming import IncomingCallHandler
+from .routing_table import Defaults, RoutingTableCache
 from .views import CACHE_EXTENSION, bp
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def init_app(app: Flask) -> None:
     """Signature check on every /twilio/ path, the voice webhooks and their cache."""
     signature.init_app(app)
     config = app.config["SWITCHBOARD_CONFIG"]
-    cache = app.extensions[CACHE_EXTENSION] = DirectoryCache(
+    cache = app.extensions[CACHE_EXTENSION] = RoutingTableCache(
         Defaults(
             timezone=config.TIMEZONE,
             enquiry_sla_minutes=config.ENQUIRY_SLA_MINUTES,
@@ -47,7 +47,7 @@ def warm_up(app: Flask) -> None:
     if CACHE_EXTENSION not in getattr(app, "extensions", {}):
         return  # another WSGI app under the same gunicorn settings (a benchmark's baseline)
     database = get_db(app)
-    cache: DirectoryCache = app.extensions[CACHE_EXTENSION]
+    cache: RoutingTableCache = app.extensions[CACHE_EXTENSION]
     try:
         with deadline(WARM_UP_DEADLINE_S):
             with database.statement_connection() as connection:

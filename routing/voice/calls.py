@@ -29,7 +29,7 @@ from models import (
 from models.contact import try_normalise_phone
 from models.db import StatementConnection
 
-from .directory import Coordinator, DirectorySnapshot
+from .routing_table import Coordinator, RoutingTable
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +135,12 @@ def normalise_caller(raw: str, region: str) -> str | None:
 
 def route_incoming_call(
     connection: StatementConnection,
-    snapshot: DirectorySnapshot,
+    snapshot: RoutingTable,
     params: CallParams,
     *,
     region: str = "US",
     now: datetime | None = None,
-    refresh: Callable[[str | None], DirectorySnapshot] | None = None,
+    refresh: Callable[[str | None], RoutingTable] | None = None,
 ) -> IncomingDecision:
     """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN.
 
@@ -210,7 +210,7 @@ class _StoredCall:
     caller_number: str | None
 
 
-def _routing_values(snapshot: DirectorySnapshot, to_number: str, now: datetime) -> dict:
+def _routing_values(snapshot: RoutingTable, to_number: str, now: datetime) -> dict:
     """The columns of a new call that depend on the directory snapshot."""
     if to_number in snapshot.teleconference_numbers:
         return {
@@ -272,7 +272,7 @@ _REROUTE_CALL = text(
 ).bindparams(*_typed("id", *_ROUTING_COLUMNS))
 
 
-def _incoming_decision(snapshot: DirectorySnapshot, call: _StoredCall) -> IncomingDecision:
+def _incoming_decision(snapshot: RoutingTable, call: _StoredCall) -> IncomingDecision:
     if call.result == CallResult.TELECONFERENCE:
         return IncomingDecision("teleconference", call.call_sid)
     line = snapshot.lines_by_id.get(call.line_id) if call.line_id is not None else None
@@ -301,7 +301,7 @@ def _known_status(raw: str | None) -> str | None:
 def ensure_call(
     session: Session,
     params: CallParams,
-    snapshot: DirectorySnapshot | None = None,
+    snapshot: RoutingTable | None = None,
     *,
     region: str = "US",
 ) -> Call:
@@ -388,7 +388,7 @@ def declined_coordinators(call: Call) -> set[int]:
 
 def complete_dial(
     session: Session,
-    snapshot: DirectorySnapshot,
+    snapshot: RoutingTable,
     params: CallParams,
     *,
     dial_status: str,
@@ -433,7 +433,7 @@ def complete_dial(
     return DialDecision("voicemail", call.call_sid, salesperson_name=name)
 
 
-def _open_enquiry(call: Call, snapshot: DirectorySnapshot, kind: EnquiryKind, now: datetime):
+def _open_enquiry(call: Call, snapshot: RoutingTable, kind: EnquiryKind, now: datetime):
     enquiry = call_enquiry(call)
     if enquiry is None:
         enquiry = Enquiry(
@@ -465,7 +465,7 @@ def _session_of(call: Call) -> Session:
     return session
 
 
-def _abandon(call: Call, snapshot: DirectorySnapshot, now: datetime) -> None:
+def _abandon(call: Call, snapshot: RoutingTable, now: datetime) -> None:
     if call.result in (CallResult.RINGING, None):
         call.result = CallResult.ABANDONED.value
         _open_enquiry(call, snapshot, EnquiryKind.ABANDONED, now)
@@ -473,7 +473,7 @@ def _abandon(call: Call, snapshot: DirectorySnapshot, now: datetime) -> None:
 
 def record_voicemail(
     session: Session,
-    snapshot: DirectorySnapshot,
+    snapshot: RoutingTable,
     params: CallParams,
     *,
     recording_url: str | None,
@@ -500,7 +500,7 @@ def record_voicemail(
 
 def record_transcription(
     session: Session,
-    snapshot: DirectorySnapshot,
+    snapshot: RoutingTable,
     params: CallParams,
     *,
     status: str,
@@ -525,7 +525,7 @@ def record_transcription(
 
 def apply_status(
     session: Session,
-    snapshot: DirectorySnapshot,
+    snapshot: RoutingTable,
     params: CallParams,
     *,
     sequence: int | None,
@@ -571,7 +571,7 @@ def apply_status(
     return call
 
 
-def _finish(call: Call, snapshot: DirectorySnapshot, at: datetime, duration: int | None) -> None:
+def _finish(call: Call, snapshot: RoutingTable, at: datetime, duration: int | None) -> None:
     call.ended_at = at
     if duration is not None:
         call.duration_seconds = duration

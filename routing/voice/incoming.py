@@ -28,7 +28,7 @@ from ..database import get_db
 from ..deadline import DeadlineExceeded, deadline
 from . import calls
 from . import twiml as t
-from .directory import DirectoryCache, DirectorySnapshot
+from .routing_table import RoutingTable, RoutingTableCache
 from .signature import EXTENSION as VALIDATOR
 from .signature import FORBIDDEN, is_signed, log_refusal
 
@@ -50,7 +50,7 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 class IncomingCallHandler:
     """WSGI middleware answering ``POST /twilio/voice/incoming``; the rest goes to ``next_app``."""
 
-    def __init__(self, app: Flask, cache: DirectoryCache, next_app: WSGIApp):
+    def __init__(self, app: Flask, cache: RoutingTableCache, next_app: WSGIApp):
         self.app = app
         self.cache = cache
         self.next_app = next_app
@@ -113,7 +113,7 @@ class IncomingCallHandler:
         database = get_db(self.app)
         cache = self.cache
 
-        def directory(version: str | None = None) -> DirectorySnapshot:
+        def directory(version: str | None = None) -> RoutingTable:
             # Its own short session: the call's row is written on another connection,
             # never inside a transaction this read would leave open.
             with database.Session() as session:

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from flask import Response
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from .directory import Coordinator
+from .routing_table import Coordinator
 
 log = logging.getLogger(__name__)
 

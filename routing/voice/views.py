@@ -18,7 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ..database import get_session
 from . import calls, conference
 from . import twiml as t
-from .directory import DirectoryCache, DirectorySnapshot
+from .routing_table import RoutingTable, RoutingTableCache
 from .safety import never_fail
 from .whisper import whisper_text
 
@@ -28,8 +28,8 @@ bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 CACHE_EXTENSION = "switchboard_directory_cache"
 
 
-def _snapshot() -> DirectorySnapshot:
-    cache: DirectoryCache = current_app.extensions[CACHE_EXTENSION]
+def _snapshot() -> RoutingTable:
+    cache: RoutingTableCache = current_app.extensions[CACHE_EXTENSION]
     return cache.get(get_session())
 
 

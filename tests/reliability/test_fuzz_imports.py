@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from models import Customer, Line, Salesperson, User
 from routing.cli import main
-from routing.directory.importer import HEADERS
+from routing.setup.importer import HEADERS
 from tests.reliability import figures
 
 EXAMPLES_PER_KIND = 100

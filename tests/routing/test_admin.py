@@ -23,9 +23,9 @@ from models import (
 )
 from models.audit import record
 from notifications.jobs import create_job
-from routing.directory import admin as directory
-from routing.directory.users import InvalidField
 from routing.errors import Conflict
+from routing.setup import admin as directory
+from routing.setup.users import InvalidField
 from routing.tokens import verify_token
 from tests.factories import DEFAULT_PASSWORD, make_salesperson, make_user
 from tests.test_app import csrf_from, login

@@ -342,8 +342,8 @@ def test_time_off_over_a_booked_appointment_lists_it_to_be_moved(client, db_sess
 
 
 def test_her_login_follows_her_salesperson_record(db_session):
-    from routing.directory.admin import Actor, save_salesperson
-    from routing.directory.users import create_user
+    from routing.setup.admin import Actor, save_salesperson
+    from routing.setup.users import create_user
 
     alice = make_salesperson(db_session, name="Alice Seller", email="alice@example.com")
     login = create_user(
@@ -364,7 +364,7 @@ def test_her_login_follows_her_salesperson_record(db_session):
 
 
 def test_a_salesperson_login_needs_a_salesperson_with_that_email(db_session):
-    from routing.directory.users import InvalidField, create_user
+    from routing.setup.users import InvalidField, create_user
 
     with pytest.raises(InvalidField, match="no salesperson"):
         create_user(db_session, email="nobody@example.com", role=Role.SALESPERSON, password="x" * 9)

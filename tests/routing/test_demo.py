@@ -19,7 +19,7 @@ from models import (
     User,
 )
 from routing.cli import main
-from routing.directory.demo import DEMO_PASSWORD
+from routing.setup.demo import DEMO_PASSWORD
 from tests.test_app import login
 
 COUNTED = (

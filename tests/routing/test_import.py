@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from models import AuditEntry, Customer, Line, OrgSettings, Role, Salesperson, User
 from routing.cli import main
-from routing.directory.importer import ImportFailed, import_directory
+from routing.setup.importer import ImportFailed, import_directory
 from tests.factories import make_customer, make_salesperson, make_user
 
 SALESPEOPLE = (

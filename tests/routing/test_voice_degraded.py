@@ -11,7 +11,7 @@ from sqlalchemy import select
 from models import Call, CallResult, Enquiry, Teleconference, utcnow
 from models.db import StatementConnection
 from routing.voice import calls
-from routing.voice.directory import DirectoryCache
+from routing.voice.routing_table import RoutingTableCache
 from tests.factories import make_business_hours
 from tests.routing.test_voice_support import (
     incoming,
@@ -223,7 +223,7 @@ NY = ZoneInfo("America/New_York")
 
 
 def route_at(db_session, office, when: datetime) -> calls.IncomingDecision:
-    snapshot = DirectoryCache().get(db_session)
+    snapshot = RoutingTableCache().get(db_session)
     params = calls.CallParams(
         call_sid=new_sid(), to_number=office.alice_line, from_number=office.customer_phone
     )
@@ -256,7 +256,7 @@ def test_a_missed_call_on_friday_evening_is_due_on_monday_morning(db_session):
     org_settings(db_session, timezone="America/New_York", enquiry_sla_minutes=15)
     make_business_hours(db_session, opens=time(9), closes=time(18))
     db_session.commit()
-    snapshot = DirectoryCache().get(db_session)
+    snapshot = RoutingTableCache().get(db_session)
     friday = datetime(2026, 11, 20, 17, 55, tzinfo=NY)
     assert snapshot.sla_deadline(friday) == datetime(2026, 11, 23, 9, 10, tzinfo=NY)
     decision = route_at(db_session, office, friday)

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from routing.voice import twiml as t
-from routing.voice.directory import Coordinator
+from routing.voice.routing_table import Coordinator
 
 TEAM = (
     Coordinator(3, "Carol", "+14155550103"),

@@ -36,7 +36,7 @@ from models import (
     utcnow,
 )
 from models.contact import normalise_phone
-from models.directory import current_settings
+from models.organisation import current_settings
 from notifications.jobs import JobSettings, create_job, update_job
 from routing.security import hash_password
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from models import utcnow
 from routing.cli.progress import progress_for
 from routing.database import get_db
-from routing.directory.importer import HEADERS, KINDS, ImportFailed, import_directory
+from routing.setup.importer import HEADERS, KINDS, ImportFailed, import_directory
 
 
 @click.command(

@@ -1,4 +1,5 @@
-"""What the call path needs from the directory, cached in-process per directory version.
+"""The routing table: what the call path needs (lines, coordinators, hours, settings),
+cached in-process per directory version.
 
 Every incoming call learns the current token (``org_settings.directory_version``), read
 with its INSERT; only when it changed since the last call are lines, coordinators, hours,
@@ -25,7 +26,7 @@ from models import (
     directory_version,
     utcnow,
 )
-from models.directory import current_settings
+from models.organisation import current_settings
 
 # Twilio's <Dial> rings at most ten <Number>s at once.
 MAX_SIMULTANEOUS = 10
@@ -56,7 +57,7 @@ class Defaults:
 
 
 @dataclass(frozen=True)
-class DirectorySnapshot:
+class RoutingTable:
     version: str
     calendar: BusinessCalendar
     lines: dict[str, LineInfo]
@@ -69,7 +70,7 @@ class DirectorySnapshot:
     org_teleconference_number: str | None = None
 
     @classmethod
-    def load(cls, session: Session, version: str, defaults: Defaults) -> DirectorySnapshot:
+    def load(cls, session: Session, version: str, defaults: Defaults) -> RoutingTable:
         settings = current_settings(session)
         calendar = BusinessCalendar.load(session, defaults.timezone)
         rows = session.execute(
@@ -127,7 +128,7 @@ class DirectorySnapshot:
         return self.calendar.add_business_minutes(start, self.enquiry_sla_minutes)
 
 
-class DirectoryCache:
+class RoutingTableCache:
     """One snapshot per process, reloaded when the directory token changes.
 
     Teleconference numbers are time-dependent (a finished one drops out), so a snapshot is
@@ -137,12 +138,12 @@ class DirectoryCache:
     def __init__(self, defaults: Defaults | None = None, max_age: timedelta = timedelta(minutes=5)):
         self.defaults = defaults or Defaults()
         self.max_age = max_age
-        self._snapshot: DirectorySnapshot | None = None
+        self._snapshot: RoutingTable | None = None
         self._loaded_at = datetime.min.replace(tzinfo=utcnow().tzinfo)
         self._lock = threading.Lock()
         self.loads = 0
 
-    def peek(self) -> DirectorySnapshot | None:
+    def peek(self) -> RoutingTable | None:
         """The cached snapshot without asking the database, unless it is too old.
 
         Only for callers that check the token afterwards (route_incoming_call does, with
@@ -152,7 +153,7 @@ class DirectoryCache:
             return self._snapshot
         return None
 
-    def get(self, session: Session, version: str | None = None) -> DirectorySnapshot:
+    def get(self, session: Session, version: str | None = None) -> RoutingTable:
         """The snapshot for the directory as ``session`` sees it now.
 
         One cheap read of the token, skipped when the caller already knows it.
@@ -171,7 +172,7 @@ class DirectoryCache:
             if snapshot is not None and snapshot.version == version:
                 if utcnow() - self._loaded_at < self.max_age:
                     return snapshot
-            snapshot = DirectorySnapshot.load(session, version, self.defaults)
+            snapshot = RoutingTable.load(session, version, self.defaults)
             self._snapshot, self._loaded_at = snapshot, now
             self.loads += 1
         return snapshot

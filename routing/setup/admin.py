@@ -24,7 +24,7 @@ from models import (
     utcnow,
 )
 from models.audit import record
-from models.directory import current_settings
+from models.organisation import current_settings
 from routing.errors import Conflict, NotFound
 
 from .users import (

@@ -1,4 +1,4 @@
-"""The organisation's directory: users, salespeople and their lines, hours, API tokens."""
+"""The organisation: users, salespeople and their lines, hours, settings, API tokens."""
 
 from __future__ import annotations
 

@@ -1,1 +1,0 @@
-"""The organisation's directory: CSV import, users, salespeople and their lines, demo data."""

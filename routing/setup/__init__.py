@@ -1,0 +1,1 @@
+"""Setting the organisation up: CSV import, users, salespeople and lines, demo data."""
