@@ -1,6 +1,15 @@
-"""Switchboard's web process: voice webhooks, the coordinator console and the JSON API.
+"""Switchboard's web process: everything that answers a request, not only call routing.
 
-The WSGI application is ``routing:create_app()``.
+The top-level name comes from the product card; the package holds the Twilio voice
+webhooks (``voice``: every TwiML the product returns), the coordinator console
+(``console`` pages over the ``desk`` use cases), the admin pages (``admin``), the JSON
+API (``api``), reports (``reports``), setting the organisation up (``setup``: CSV
+import, users, demo data), the public pages reached from emails (booking changes,
+feedback), the SendGrid event webhook and the ``switchboard`` command (``cli``).
+
+Dependencies point one way: ``routing`` → ``notifications`` → ``models``, and any of
+them may read ``config``. Nothing outside ``routing`` imports it: the worker process
+runs without the web app. The WSGI application is ``routing:create_app()``.
 """
 
 from __future__ import annotations
