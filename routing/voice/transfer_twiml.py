@@ -12,9 +12,10 @@ from flask import Blueprint, Response, current_app, request, url_for
 from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from models import Call, Enquiry, Job, Line, User, utcnow
+from models import Call, Enquiry, Job, Line, User
 from models.job import OPEN_JOB_STATUSES
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.live import caller_label
 from . import transfer
@@ -84,15 +85,13 @@ def transfer_call(call_id: int, user_id: int):
         return t.twiml(_caller_voicemail())
     if not manager.phone:
         # Her number was removed since the coordinator chose her: keep the promise anyway.
-        transfer.callback_task_for_missed_transfer(get_session(), call, manager, utcnow())
-        get_session().commit()
+        transfer.callback_task_for_missed_transfer(get_session(), call, manager, request_now())
         return _sorry(
             f"Sorry, {manager.name} cannot be reached by phone right now. "
             f"{manager.name} will call you back within the hour. Goodbye."
         )
     mode = _mode()
-    transfer.start_transfer(get_session(), call, manager, mode, utcnow())
-    get_session().commit()
+    transfer.start_transfer(get_session(), call, manager, mode, request_now())
     response = VoiceResponse()
     t.say(response, f"Please hold while I put you through to {manager.name}.")
     dial = Dial(
@@ -123,9 +122,8 @@ def transfer_accept(call_id: int, user_id: int):
     if call is None or manager is None:
         return t.twiml(t.hang_up_leg())
     taken = transfer.accept_transfer(
-        get_session(), call, manager, request.form.get("Digits") or "", utcnow()
+        get_session(), call, manager, request.form.get("Digits") or "", request_now()
     )
-    get_session().commit()
     return t.twiml(_connect() if taken else t.hang_up_leg())
 
 
@@ -145,9 +143,8 @@ def transfer_complete(call_id: int, user_id: int):
         dial_status=(request.form.get("DialCallStatus") or "").strip(),
         dial_duration=int(raw_duration) if raw_duration.isdigit() else None,
         call_status=(request.form.get("CallStatus") or "").strip(),
-        now=utcnow(),
+        now=request_now(),
     )
-    get_session().commit()
     response = VoiceResponse()
     if result.connected or result.caller_gone:
         if not result.caller_gone:
@@ -213,9 +210,8 @@ def transfer_recording(call_id: int, user_id: int):
         manager,
         recording_url=request.form.get("RecordingUrl"),
         seconds=int(raw_seconds) if raw_seconds.isdigit() else None,
-        now=utcnow(),
+        now=request_now(),
     )
-    get_session().commit()
     response = VoiceResponse()
     t.say(response, f"Thank you. {manager.name} has your message and will call you back. Goodbye.")
     response.hangup()
