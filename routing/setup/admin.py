@@ -1,11 +1,12 @@
-"""Directory changes made on the admin pages: salespeople and lines, users, hours, holidays,
-organisation settings and API tokens. Each function validates plain values, changes rows,
-writes an audit entry and flushes; the caller commits. Bad values raise InvalidField
-naming the field.
+"""Directory changes made on the admin pages: salespeople and lines, hours, holidays,
+organisation settings, reminder time and API tokens (users who log in: users.py). Each
+function validates plain values, changes rows, writes an audit entry and flushes; the
+caller commits. Bad values raise InvalidField naming the field.
 
-Each admin action has one use case here (``add_salesperson``, ``edit_user``,
-``issue_token`` …): the view parses its form, calls that one function and commits once.
-Services take ``now`` from the caller and never read the clock.
+Each admin action has one use case (``add_salesperson``, ``save_settings``,
+``issue_token`` … here; ``add_user``, ``edit_user`` … in users.py): the view parses its
+form, calls that one function and commits once. Services take ``now`` from the caller and
+never read the clock.
 """
 
 from __future__ import annotations
