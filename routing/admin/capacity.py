@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import current_app, render_template, request
 
-from models import utcnow
 from notifications import capacity
 from notifications.jobs import JobSettings
 
+from ..clock import request_now
 from ..database import get_session
-from ..setup.users import InvalidField
+from ..setup.changes import InvalidField
 from .views import _actor, _done, _failed, bp
 
 CALENDAR_DAYS = 28
@@ -21,7 +21,7 @@ CALENDAR_DAYS = 28
 def _context() -> dict[str, Any]:
     session = get_session()
     tz = JobSettings.from_config(current_app.config["SWITCHBOARD_CONFIG"]).zone(session)
-    start = capacity.window_start(utcnow(), tz)
+    start = capacity.window_start(request_now(), tz)
     rules = capacity.CapacityRules.load(session, tz)
     return {
         "per_day": rules.per_day,

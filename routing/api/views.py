@@ -31,6 +31,7 @@ from notifications.jobs import (
     update_job,
 )
 
+from ..clock import request_now
 from ..database import get_session
 from ..errors import Conflict, NotFound, SwitchboardError, ValidationFailed
 from ..security import csrf
@@ -75,7 +76,9 @@ def _authenticate() -> None:
         return
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
-    token = verify_token(get_session(), raw) if scheme.lower() == "bearer" else None
+    token = (
+        verify_token(get_session(), raw, now=request_now()) if scheme.lower() == "bearer" else None
+    )
     if token is None:
         raise Unauthorized(
             "a valid API token is required: Authorization: Bearer <token>",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -67,6 +67,31 @@ def _said(element: ET.Element) -> str:
     return " ".join((say.text or "").strip() for say in element.iter("Say"))
 
 
+@dataclass
+class _Call:
+    """One simulated call: its form fields and its status callbacks, numbered in order."""
+
+    twilio: Twilio
+    base: dict[str, str]
+    sequence: Iterator[int] = field(default_factory=lambda: iter(range(100)))
+
+    @property
+    def sid(self) -> str:
+        return self.base["CallSid"]
+
+    def status(self, value: str, **extra: str) -> None:
+        self.twilio.post(
+            "/twilio/voice/status",
+            {**self.base, "CallStatus": value, "SequenceNumber": str(next(self.sequence)), **extra},
+        )
+        self.twilio.echo(f"  status callback: {value}")
+
+    def dial_ended(self, action: str, call_status: str, dial_status: str, **extra: str):
+        """The coordinators' <Dial> ended as Twilio reports it; the TwiML that follows."""
+        form = {**self.base, "CallStatus": call_status, "DialCallStatus": dial_status}
+        return self.twilio.post(action, {**form, **extra})
+
+
 def simulate_call(
     twilio: Twilio,
     *,
@@ -77,37 +102,30 @@ def simulate_call(
 ) -> str:
     """Drive one call through the server. Returns the CallSid."""
     echo = twilio.echo
-    call_sid = "CA" + secrets.token_hex(16)
-    base = {
-        "AccountSid": "AC" + "0" * 32,
-        "CallSid": call_sid,
-        "From": from_number,
-        "To": to_number,
-        "Direction": "inbound",
-        "ApiVersion": "2010-04-01",
-    }
-    sequence = iter(range(100))
-
-    def status(value: str, **extra: str) -> None:
-        twilio.post(
-            "/twilio/voice/status",
-            {**base, "CallStatus": value, "SequenceNumber": str(next(sequence)), **extra},
-        )
-        echo(f"  status callback: {value}")
-
-    echo(f"Call {call_sid} from {from_number} to {to_number}")
-    root = twilio.post("/twilio/voice/incoming", {**base, "CallStatus": "ringing"})
-    status("ringing")
+    call = _Call(
+        twilio,
+        {
+            "AccountSid": "AC" + "0" * 32,
+            "CallSid": "CA" + secrets.token_hex(16),
+            "From": from_number,
+            "To": to_number,
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        },
+    )
+    echo(f"Call {call.sid} from {from_number} to {to_number}")
+    root = twilio.post("/twilio/voice/incoming", {**call.base, "CallStatus": "ringing"})
+    call.status("ringing")
     dial = root.find("Dial")
     if root.find("Gather") is not None:
         echo(f"  teleconference dial-in: {_said(root)!r}")
-        status("completed", CallDuration="3")
-        return call_sid
+        call.status("completed", CallDuration="3")
+        return call.sid
     if dial is None:
         echo(f"  no coordinator rings (closed or nobody available): {_said(root)!r}")
-        _leave_voicemail(twilio, base, root, echo)
-        status("completed", CallDuration="25")
-        return call_sid
+        _leave_voicemail(twilio, call.base, root, echo)
+        call.status("completed", CallDuration="25")
+        return call.sid
 
     numbers = dial.findall("Number")
     echo(f"  ringing {len(numbers)} coordinator(s): {', '.join(n.text or '' for n in numbers)}")
@@ -115,59 +133,59 @@ def simulate_call(
     if mode == "abandon":
         time.sleep(min(talk_seconds, 2))
         echo("  the caller hangs up before anyone answers")
-        twilio.post(action, {**base, "CallStatus": "completed", "DialCallStatus": "no-answer"})
-        status("completed", CallDuration="8")
-        return call_sid
+        call.dial_ended(action, "completed", "no-answer")
+        call.status("completed", CallDuration="8")
+        return call.sid
     if mode in ("answer", "voicemail") and numbers:
-        first = numbers[0]
-        leg = {**base, "CallSid": "CA" + secrets.token_hex(16), "ParentCallSid": call_sid}
-        leg.update({"To": first.text or "", "Direction": "outbound-api"})
-        whisper = twilio.post(first.get("url") or "", {**leg, "CallStatus": "in-progress"})
-        echo(f"  {first.text} answers and hears: {_said(whisper)!r}")
-        gather = whisper.find("Gather")
-        if gather is None:
-            raise SimulationFailed("the whisper did not ask for a key")
-        digits = "1" if mode == "answer" else ""
-        echo("  presses 1" if digits else "  (a personal voicemail picked up: no key pressed)")
-        answer = twilio.post(gather.get("action") or "", {**leg, "Digits": digits})
+        _coordinator_picks_up(call, numbers[0], press_1=mode == "answer")
         if mode == "answer":
-            if answer.find("Hangup") is not None:
-                raise SimulationFailed("pressing 1 did not connect the call")
-            status("in-progress")
-            echo(f"  connected; talking for {talk_seconds:g} s (watch the console)")
-            time.sleep(talk_seconds)
-            twilio.post(
-                action,
-                {
-                    **base,
-                    "CallStatus": "in-progress",
-                    "DialCallStatus": "completed",
-                    "DialCallDuration": str(round(talk_seconds)),
-                },
-            )
-            status("completed", CallDuration=str(round(talk_seconds) + 4))
-            echo("  call completed")
-            return call_sid
-        after = twilio.post(
-            action, {**base, "CallStatus": "in-progress", "DialCallStatus": "completed"}
-        )
-        if after.find("Dial") is not None:
-            again = after.find("Dial")
-            echo(f"  ringing the rest of the team again: {len(again.findall('Number'))} phone(s)")
-            root = twilio.post(
-                again.get("action") or action,
-                {**base, "CallStatus": "in-progress", "DialCallStatus": "no-answer"},
-            )
-        else:
-            root = after
+            _talk_and_hang_up(call, action, talk_seconds)
+            return call.sid
+        root = _ring_the_others(call, action)
     else:
-        root = twilio.post(
-            action, {**base, "CallStatus": "in-progress", "DialCallStatus": "no-answer"}
-        )
+        root = call.dial_ended(action, "in-progress", "no-answer")
     echo(f"  nobody took the call: {_said(root)!r}")
-    _leave_voicemail(twilio, base, root, echo)
-    status("completed", CallDuration="40")
-    return call_sid
+    _leave_voicemail(twilio, call.base, root, echo)
+    call.status("completed", CallDuration="40")
+    return call.sid
+
+
+def _coordinator_picks_up(call: _Call, number: ET.Element, *, press_1: bool) -> None:
+    """Her leg hears the whisper; she presses 1, or (her own voicemail) no key at all."""
+    twilio = call.twilio
+    leg = {**call.base, "CallSid": "CA" + secrets.token_hex(16), "ParentCallSid": call.sid}
+    leg.update({"To": number.text or "", "Direction": "outbound-api"})
+    whisper = twilio.post(number.get("url") or "", {**leg, "CallStatus": "in-progress"})
+    twilio.echo(f"  {number.text} answers and hears: {_said(whisper)!r}")
+    gather = whisper.find("Gather")
+    if gather is None:
+        raise SimulationFailed("the whisper did not ask for a key")
+    digits = "1" if press_1 else ""
+    twilio.echo("  presses 1" if digits else "  (a personal voicemail picked up: no key pressed)")
+    answer = twilio.post(gather.get("action") or "", {**leg, "Digits": digits})
+    if press_1 and answer.find("Hangup") is not None:
+        raise SimulationFailed("pressing 1 did not connect the call")
+
+
+def _talk_and_hang_up(call: _Call, action: str, talk_seconds: float) -> None:
+    call.status("in-progress")
+    call.twilio.echo(f"  connected; talking for {talk_seconds:g} s (watch the console)")
+    time.sleep(talk_seconds)
+    call.dial_ended(action, "in-progress", "completed", DialCallDuration=str(round(talk_seconds)))
+    call.status("completed", CallDuration=str(round(talk_seconds) + 4))
+    call.twilio.echo("  call completed")
+
+
+def _ring_the_others(call: _Call, action: str) -> ET.Element:
+    """A leg picked up without pressing 1: the rest of the team rings once more, unanswered."""
+    after = call.dial_ended(action, "in-progress", "completed")
+    again = after.find("Dial")
+    if again is None:
+        return after
+    call.twilio.echo(
+        f"  ringing the rest of the team again: {len(again.findall('Number'))} phone(s)"
+    )
+    return call.dial_ended(again.get("action") or action, "in-progress", "no-answer")
 
 
 def _leave_voicemail(twilio: Twilio, base: dict[str, str], root: ET.Element, echo) -> None:

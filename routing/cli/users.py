@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from routing.clock import app_now
 from routing.database import get_db
 from routing.errors import SwitchboardError
 from routing.setup.users import create_user, parse_role, set_password, user_by_email
@@ -152,7 +153,7 @@ def list_tokens_command() -> None:
 def revoke_token_command(token_id: int) -> None:
     """Revoke the API token with ID (see `switchboard token list`)."""
     with get_db().session() as session:
-        found = revoke_token(session, token_id)
+        found = revoke_token(session, token_id, now=app_now())
         if found is None:
             raise click.ClickException(f"no API token has the id {token_id}")
         name = found.name

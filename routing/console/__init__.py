@@ -21,9 +21,7 @@ def init_app(app: Flask) -> None:
         helpers,
         jobs,
         outbox,
-        twiml,
     )
 
     helpers.init_app(app)
     app.register_blueprint(bp)
-    app.register_blueprint(twiml.bp)

@@ -1,104 +1,43 @@
-"""Directory changes made on the admin pages: salespeople and lines, users, hours, holidays,
-organisation settings. Each function validates plain values, changes rows, writes an audit
-entry and flushes; the caller commits. Bad values raise InvalidField naming the field.
+"""Directory changes made on the admin pages: salespeople and lines, hours, holidays,
+organisation settings, reminder time and API tokens (users who log in: users.py). Each
+function validates plain values, changes rows, writes an audit entry and flushes; the
+caller commits. Bad values raise InvalidField naming the field.
+
+Each admin action has one use case (``add_salesperson``, ``save_settings``,
+``issue_token`` … here; ``add_user``, ``edit_user`` … in users.py): the view parses its
+form, calls that one function and commits once. Services take ``now`` from the caller and
+never read the clock.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
+    ApiToken,
     BusinessHours,
     Holiday,
     Line,
     OrgSettings,
-    Role,
     Salesperson,
     User,
-    utcnow,
 )
-from models.audit import record
 from models.organisation import current_settings
-from routing.errors import Conflict, NotFound
+from notifications.reminders import ReminderLinks, reminder_upkeep
+from routing.errors import NotFound
 
-from .users import (
-    InvalidField,
-    check_email_free,
-    clean_capacity,
-    clean_email,
-    clean_phone,
-    parse_role,
-)
+from ..tokens import new_token, revoke_token
+from .changes import Actor, InvalidField, apply_changes, audit, clean_name, get_row
+from .users import check_email_free, clean_email, clean_phone
+
+__all__ = ["Actor", "InvalidField"]  # re-exported: the admin pages and tests use them here
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change, as the audit log names them."""
-
-    label: str
-    user_id: int | None = None
-
-
-def _audit(
-    session: Session,
-    actor: Actor,
-    entity_type: str,
-    entity_id: int,
-    action: str,
-    details: dict[str, Any],
-) -> None:
-    record(
-        session,
-        actor=actor.label,
-        actor_user_id=actor.user_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        details=details,
-    )
-
-
-def _name(raw: str | None, field: str = "name") -> str:
-    value = " ".join((raw or "").split())
-    if not value:
-        raise InvalidField(field, "is required")
-    if len(value) > 200:
-        raise InvalidField(field, "is longer than 200 characters")
-    return value
-
-
-def _changes(obj: Any, wanted: dict[str, Any]) -> dict[str, list[Any]]:
-    """Apply ``wanted`` to ``obj``; the audit trail of what really changed (old, new)."""
-    changed: dict[str, list[Any]] = {}
-    for key, value in wanted.items():
-        old = getattr(obj, key)
-        if old != value:
-            changed[key] = [_plain(old), _plain(value)]
-            setattr(obj, key, value)
-    return changed
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, time | date):
-        return value.isoformat()
-    if isinstance(value, Role):
-        return value.value
-    return value
-
-
-def _get(session: Session, model: type, ident: int, what: str) -> Any:
-    obj = session.get(model, ident)
-    if obj is None:
-        raise NotFound(f"no {what} #{ident}")
-    return obj
 
 
 # --- salespeople and lines ---------------------------------------------------------------
@@ -117,7 +56,7 @@ def save_salesperson(
 ) -> Salesperson:
     """Create (``salesperson_id`` None) or update a salesperson."""
     wanted = {
-        "name": _name(name),
+        "name": clean_name(name),
         "email": clean_email(email),
         "phone": clean_phone(phone, region),
         "active": bool(active),
@@ -129,13 +68,13 @@ def save_salesperson(
         person = Salesperson(**wanted)
         session.add(person)
         session.flush()
-        _audit(session, actor, "salesperson", person.id, "create", {"email": person.email})
+        audit(session, actor, "salesperson", person.id, "create", {"email": person.email})
         return person
-    person = _get(session, Salesperson, salesperson_id, "salesperson")
-    changed = _changes(person, wanted)
+    person = get_row(session, Salesperson, salesperson_id, "salesperson")
+    changed = apply_changes(person, wanted)
     session.flush()
     if changed:
-        _audit(session, actor, "salesperson", person.id, "update", changed)
+        audit(session, actor, "salesperson", person.id, "update", changed)
         _follow_login(session, actor, person, changed)
     return person
 
@@ -153,10 +92,10 @@ def _follow_login(
         follow["email"] = person.email
     if "active" in changed and not person.active and login.active:
         follow["active"] = False
-    login_changes = _changes(login, follow)
+    login_changes = apply_changes(login, follow)
     session.flush()
     if login_changes:
-        _audit(session, actor, "user", login.id, "update", login_changes)
+        audit(session, actor, "user", login.id, "update", login_changes)
 
 
 def save_line(
@@ -171,7 +110,7 @@ def save_line(
     region: str = "US",
 ) -> Line:
     """Add a diverted line to a salesperson, or change one of theirs."""
-    person = _get(session, Salesperson, salesperson_id, "salesperson")
+    person = get_row(session, Salesperson, salesperson_id, "salesperson")
     public = clean_phone(public_number, region, "public_number")
     twilio = clean_phone(twilio_number, region, "twilio_number")
     if public is None:
@@ -196,7 +135,7 @@ def save_line(
         line = Line(public_number=public, twilio_number=twilio, active=bool(active))
         person.lines.append(line)
         session.flush()
-        _audit(
+        audit(
             session,
             actor,
             "line",
@@ -205,107 +144,16 @@ def save_line(
             {"salesperson": person.email, "public_number": public, "twilio_number": twilio},
         )
         return line
-    line = _get(session, Line, line_id, "line")
+    line = get_row(session, Line, line_id, "line")
     if line.salesperson_id != person.id:
         raise NotFound(f"no line #{line_id} for {person.name}")
-    changed = _changes(
+    changed = apply_changes(
         line, {"public_number": public, "twilio_number": twilio, "active": bool(active)}
     )
     session.flush()
     if changed:
-        _audit(session, actor, "line", line.id, "update", changed)
+        audit(session, actor, "line", line.id, "update", changed)
     return line
-
-
-# --- users -------------------------------------------------------------------------------
-
-
-def update_user(
-    session: Session,
-    actor: Actor,
-    *,
-    user_id: int,
-    name: str,
-    email: str | None = None,
-    phone: str | None,
-    role: str | Role,
-    capacity: int | str | None,
-    available: bool,
-    active: bool,
-    region: str = "US",
-) -> User:
-    """Change a user's name, login email, phone, role, availability, capacity or whether
-    they may log in.
-
-    ``email`` None keeps the address; a new one is normalised and checked as when adding a
-    user. Sessions hold the user's id, so the user stays logged in when it changes.
-    """
-    user = _get(session, User, user_id, "user")
-    new_role = parse_role(role) if isinstance(role, str) else role
-    wanted: dict[str, Any] = {"name": _name(name)}
-    if email is not None:
-        wanted["email"] = clean_email(email)
-        check_email_free(session, wanted["email"], user.id)
-    wanted |= {
-        "phone": clean_phone(phone, region),
-        "role": new_role,
-        "capacity": clean_capacity(capacity),
-        "available": bool(available),
-        "active": bool(active),
-    }
-    if new_role is Role.COORDINATOR and wanted["phone"] is None:
-        raise InvalidField("phone", "a coordinator needs a phone number to ring")
-    if new_role is not user.role and Role.SALESPERSON in (new_role, user.role):
-        # A salesperson's login sees only her own calendar: it is never turned into a
-        # staff login, nor a staff login into hers.
-        raise InvalidField("role", "a salesperson's login cannot change role, nor get that role")
-    if actor.user_id == user.id and (new_role is not Role.ADMIN or not wanted["active"]):
-        raise InvalidField("role", "you cannot remove your own admin access")
-    if user.role is Role.ADMIN and (new_role is not Role.ADMIN or not wanted["active"]):
-        _keep_one_admin(session, user)
-    changed = _changes(user, wanted)
-    if "active" in changed and not user.active:
-        user.end_sessions()
-    session.flush()
-    if changed:
-        _audit(session, actor, "user", user.id, "update", changed)
-    return user
-
-
-def set_user_active(session: Session, actor: Actor, *, user_id: int, active: bool) -> User:
-    """Deactivate a user (they can no longer log in, and are not rung) or reactivate them."""
-    user = _get(session, User, user_id, "user")
-    if not active and actor.user_id == user.id:
-        raise Conflict("you cannot deactivate yourself")
-    if not active and user.role is Role.ADMIN:
-        _keep_one_admin(session, user)
-    if user.active != active:
-        user.active = active
-        if not active:
-            user.end_sessions()  # reactivating her later must not revive an old cookie
-        session.flush()
-        _audit(session, actor, "user", user.id, "activate" if active else "deactivate", {})
-    return user
-
-
-def set_availability(session: Session, actor: Actor, *, user_id: int, available: bool) -> User:
-    """Whether a coordinator's phone rings for incoming calls."""
-    user = _get(session, User, user_id, "user")
-    if user.available != available:
-        user.available = available
-        session.flush()
-        _audit(session, actor, "user", user.id, "availability", {"available": available})
-    return user
-
-
-def _keep_one_admin(session: Session, leaving: User) -> None:
-    others = session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == Role.ADMIN, User.active.is_(True), User.id != leaving.id)
-    )
-    if not others:
-        raise Conflict("the organisation needs at least one active admin")
 
 
 # --- hours, holidays, settings -----------------------------------------------------------
@@ -346,7 +194,7 @@ def save_business_hours(
         changed[WEEKDAYS[weekday]] = f"{span[0]:%H:%M}-{span[1]:%H:%M}"
     session.flush()
     if changed:
-        _audit(session, actor, "business_hours", 0, "update", changed)
+        audit(session, actor, "business_hours", 0, "update", changed)
 
 
 def add_holiday(session: Session, actor: Actor, *, day: str, name: str) -> Holiday:
@@ -354,19 +202,19 @@ def add_holiday(session: Session, actor: Actor, *, day: str, name: str) -> Holid
         parsed = date.fromisoformat((day or "").strip())
     except ValueError:
         raise InvalidField("day", f"{day!r} is not a date such as 2026-12-25") from None
-    label = _name(name)
+    label = clean_name(name)
     if session.scalar(select(Holiday).where(Holiday.day == parsed)) is not None:
         raise InvalidField("day", f"{parsed.isoformat()} is already a holiday")
     holiday = Holiday(day=parsed, name=label)
     session.add(holiday)
     session.flush()
-    _audit(session, actor, "holiday", holiday.id, "create", {"day": parsed.isoformat()})
+    audit(session, actor, "holiday", holiday.id, "create", {"day": parsed.isoformat()})
     return holiday
 
 
 def delete_holiday(session: Session, actor: Actor, *, holiday_id: int) -> None:
-    holiday = _get(session, Holiday, holiday_id, "holiday")
-    _audit(session, actor, "holiday", holiday.id, "delete", {"day": holiday.day.isoformat()})
+    holiday = get_row(session, Holiday, holiday_id, "holiday")
+    audit(session, actor, "holiday", holiday.id, "delete", {"day": holiday.day.isoformat()})
     session.delete(holiday)
     session.flush()
 
@@ -381,6 +229,20 @@ def org_settings(session: Session, default_timezone: str = "UTC") -> OrgSettings
     return settings
 
 
+def settings_to_show(session: Session, default_timezone: str = "UTC") -> OrgSettings:
+    """The settings row to show on a page, without writing one: before anyone saved the
+    settings, an unsaved row holding the defaults (never added to the session)."""
+    settings = current_settings(session)
+    if settings is not None:
+        return settings
+    defaults = {
+        column.key: column.default.arg
+        for column in OrgSettings.__table__.columns
+        if column.default is not None and column.default.is_scalar
+    }
+    return OrgSettings(**{**defaults, "timezone": default_timezone})
+
+
 def save_settings(
     session: Session,
     actor: Actor,
@@ -392,14 +254,16 @@ def save_settings(
     supervisor_email: str | None,
     teleconference_number: str | None,
     region: str = "US",
+    now: datetime,
 ) -> OrgSettings:
+    """Save the organisation settings (the row is created on the first save)."""
     tz = (timezone or "").strip()
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidField("timezone", f"{tz!r} is not a time zone such as Europe/London") from None
     wanted = {
-        "name": _name(name),
+        "name": clean_name(name),
         "timezone": tz,
         "enquiry_sla_minutes": _whole(enquiry_sla_minutes, "enquiry_sla_minutes", 1, 24 * 60),
         # Twilio rings a <Dial> for at most 600 seconds.
@@ -421,11 +285,11 @@ def save_settings(
                 "teleconference_number", f"{number} is a line of {line.salesperson.name}"
             )
     settings = org_settings(session, tz)
-    changed = _changes(settings, wanted)
+    changed = apply_changes(settings, wanted)
     if changed:
-        settings.updated_at = utcnow()
+        settings.updated_at = now
         session.flush()
-        _audit(session, actor, "org_settings", settings.id, "update", changed)
+        audit(session, actor, "org_settings", settings.id, "update", changed)
     return settings
 
 
@@ -437,3 +301,84 @@ def _whole(raw: str | int, field: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise InvalidField(field, f"must be between {low} and {high}")
     return value
+
+
+# --- use cases the admin pages call, one per action --------------------------------------
+
+
+def add_salesperson(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    email: str,
+    phone: str | None,
+    public_number: str | None,
+    twilio_number: str | None,
+    region: str = "US",
+) -> Salesperson:
+    """Add a salesperson, and her first line when either number is given."""
+    person = save_salesperson(
+        session, actor, salesperson_id=None, name=name, email=email, phone=phone, region=region
+    )
+    if public_number or twilio_number:
+        save_line(
+            session,
+            actor,
+            salesperson_id=person.id,
+            line_id=None,
+            public_number=public_number or "",
+            twilio_number=twilio_number or "",
+            region=region,
+        )
+    return person
+
+
+def save_reminder_time(
+    session: Session,
+    actor: Actor,
+    *,
+    reminder_time: str | None,
+    links: ReminderLinks,
+    default_timezone: str,
+    now: datetime,
+) -> time:
+    """When customers get appointment reminders; pending ones move to the new time."""
+    at = parse_time(reminder_time, "reminder_time")
+    if at is None:
+        raise InvalidField("reminder_time", "enter a time such as 16:00")
+    settings = org_settings(session, default_timezone)
+    if settings.reminder_time == at:
+        return at
+    old = settings.reminder_time
+    settings.reminder_time = at
+    session.flush()
+    audit(
+        session,
+        actor,
+        "org_settings",
+        settings.id,
+        "update",
+        {"reminder_time": [old.isoformat() if old else None, at.isoformat()]},
+    )
+    reminder_upkeep(session, now=now, links=links, default_timezone=default_timezone)
+    return at
+
+
+def issue_token(session: Session, actor: Actor, *, name: str | None) -> str:
+    """A new API token; its secret is returned this once (only its hash is kept)."""
+    label = " ".join((name or "").split())
+    if not label or len(label) > 200:
+        raise InvalidField("name", "give the token a name of up to 200 characters")
+    raw, token = new_token(session, label)
+    audit(session, actor, "api_token", token.id, "create", {"name": label})
+    return raw
+
+
+def revoke_api_token(session: Session, actor: Actor, *, token_id: int, now: datetime) -> ApiToken:
+    """Revoke an API token: requests carrying it are refused from now on."""
+    token = revoke_token(session, token_id, now=now)
+    if token is None:
+        raise NotFound("No such API token.")
+    audit(session, actor, "api_token", token.id, "revoke", {"name": token.name})
+    return token

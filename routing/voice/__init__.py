@@ -1,4 +1,11 @@
-"""Voice routing: Twilio webhooks that put diverted calls through to coordinators."""
+"""The call path: every Twilio voice webhook and every TwiML document the product returns.
+
+Diverted calls put through to the coordinators (views.py, the incoming-call fast path in
+incoming.py, the routing table), the services that record calls (calls.py), transfers
+and click-to-call placed from the console (transfer.py, transfer_twiml.py),
+teleconference PINs, and the one place TwiML is built (twiml.py). Every webhook answers
+through ``safety.never_fail`` and commits once.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ from sqlalchemy import text
 from ..database import get_db
 from ..deadline import deadline
 from ..security import csrf
-from . import signature
+from . import signature, transfer_twiml
 from .incoming import IncomingCallHandler
 from .routing_table import Defaults, RoutingTableCache
 from .views import CACHE_EXTENSION, bp
@@ -32,6 +39,8 @@ def init_app(app: Flask) -> None:
     )
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    csrf.exempt(transfer_twiml.bp)
+    app.register_blueprint(transfer_twiml.bp)
     # POST /twilio/voice/incoming is answered in front of Flask (see incoming.py).
     app.wsgi_app = IncomingCallHandler(app, cache, app.wsgi_app)  # type: ignore[method-assign]
 

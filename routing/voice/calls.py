@@ -3,6 +3,11 @@
 Views parse Twilio's form, call one function here, and render the returned decision as
 TwiML (routing/voice/twiml.py). Every function is idempotent by CallSid: Twilio retries
 webhooks and repeats status callbacks, and a repeat must change nothing.
+
+The services only flush: the webhook commits once, when its answer is ready
+(``safety.never_fail``), so a failure leaves nothing half-written. They take ``now`` from
+the webhook (one instant per request) and never read the clock. The new call's write is
+the exception: one autocommit statement on the incoming-call fast path (incoming.py).
 """
 
 from __future__ import annotations
@@ -303,6 +308,7 @@ def ensure_call(
     params: CallParams,
     snapshot: RoutingTable | None = None,
     *,
+    now: datetime,
     region: str = "US",
 ) -> Call:
     """The call for a callback; created (as a fallback call) when /incoming never stored it.
@@ -336,7 +342,7 @@ def ensure_call(
         ),
         status=CallStatus.IN_PROGRESS.value,
         result=CallResult.FALLBACK.value,
-        started_at=utcnow(),
+        started_at=now,
         last_sequence=-1,
     )
     session.add(call)
@@ -345,14 +351,13 @@ def ensure_call(
 
 
 def accept_whisper(
-    session: Session, call_sid: str, coordinator_id: int | None, digits: str
+    session: Session, call_sid: str, coordinator_id: int | None, digits: str, *, now: datetime
 ) -> bool:
     """A coordinator's leg answered the whisper. True when she pressed 1 and takes it."""
     call = _call_by_sid(session, call_sid)
     if call is None:
         log.warning("whisper answer for unknown call %s", call_sid)
         return digits == "1"
-    now = utcnow()
     if digits != "1":
         session.add(
             CallEvent(
@@ -362,7 +367,6 @@ def accept_whisper(
                 payload={"coordinator_id": coordinator_id, "digits": digits},
             )
         )
-        session.commit()
         return False
     if call.answered_at is None:
         call.answered_by_id = coordinator_id
@@ -374,7 +378,6 @@ def accept_whisper(
                 call=call, status="answered", at=now, payload={"coordinator_id": coordinator_id}
             )
         )
-        session.commit()
     return True
 
 
@@ -394,23 +397,21 @@ def complete_dial(
     dial_status: str,
     dial_duration: int | None,
     round_number: int,
+    now: datetime,
 ) -> DialDecision:
     """The coordinators' <Dial> ended: the call was taken, or ring again, or voicemail."""
-    call = ensure_call(session, params, snapshot)
+    call = ensure_call(session, params, snapshot, now=now)
     call.dial_status = (dial_status or "")[:20] or None
     line = snapshot.lines_by_id.get(call.line_id) if call.line_id is not None else None
     name = line.salesperson_name if line else None
-    now = utcnow()
     if call.answered_by_id is not None and dial_status in DIAL_PICKED_UP:
         call.result = CallResult.ANSWERED.value
         if dial_duration is not None:
             call.talk_seconds = dial_duration
-        session.commit()
         return DialDecision("hangup", call.call_sid)
     if params.call_status in FINAL_STATUSES:
         # The caller hung up while the coordinators' phones rang.
         _abandon(call, snapshot, now)
-        session.commit()
         return DialDecision("hangup", call.call_sid)
     if dial_status in DIAL_PICKED_UP and round_number == 1:
         # A leg picked up without pressing 1 (declined, or a personal voicemail took it),
@@ -418,7 +419,6 @@ def complete_dial(
         skip = declined_coordinators(call)
         others = tuple(c for c in snapshot.coordinators if c.user_id not in skip)
         if others:
-            session.commit()
             return DialDecision(
                 "ring_again",
                 call.call_sid,
@@ -429,7 +429,6 @@ def complete_dial(
             )
     call.result = CallResult.NO_ANSWER.value
     call.ring_seconds = max(0, round((now - call.started_at).total_seconds()))
-    session.commit()
     return DialDecision("voicemail", call.call_sid, salesperson_name=name)
 
 
@@ -478,23 +477,21 @@ def record_voicemail(
     *,
     recording_url: str | None,
     recording_seconds: int | None,
+    now: datetime,
 ) -> Enquiry | None:
     """The caller left a message: it becomes (or upgrades) the call's enquiry."""
-    call = ensure_call(session, params, snapshot)
-    now = utcnow()
+    call = ensure_call(session, params, snapshot, now=now)
     if not recording_url or not recording_seconds or recording_seconds < 1:
         # Silence or an immediate hang-up: a missed call, not a voicemail.
         enquiry = _open_enquiry(call, snapshot, EnquiryKind.MISSED, now)
         if call.result not in (CallResult.VOICEMAIL,):
             call.result = CallResult.NO_ANSWER.value
-        session.commit()
         return enquiry
     enquiry = _open_enquiry(call, snapshot, EnquiryKind.VOICEMAIL, now)
     enquiry.recording_url = recording_url[:500]
     enquiry.recording_seconds = recording_seconds
     call.recording_url = recording_url[:500]
     call.result = CallResult.VOICEMAIL.value
-    session.commit()
     return enquiry
 
 
@@ -506,10 +503,11 @@ def record_transcription(
     status: str,
     text: str | None,
     recording_url: str | None,
+    now: datetime,
 ) -> Enquiry:
     """Twilio's transcript of the voicemail (arrives later, maybe before the recording)."""
-    call = ensure_call(session, params, snapshot)
-    enquiry = _open_enquiry(call, snapshot, EnquiryKind.VOICEMAIL, utcnow())
+    call = ensure_call(session, params, snapshot, now=now)
+    enquiry = _open_enquiry(call, snapshot, EnquiryKind.VOICEMAIL, now)
     if recording_url and not enquiry.recording_url:
         enquiry.recording_url = recording_url[:500]
         call.recording_url = recording_url[:500]
@@ -519,7 +517,6 @@ def record_transcription(
         enquiry.transcript = text
     else:
         log.info("transcription for call %s: %s", call.call_sid, status)
-    session.commit()
     return enquiry
 
 
@@ -531,6 +528,7 @@ def apply_status(
     sequence: int | None,
     duration: int | None,
     timestamp: datetime | None = None,
+    now: datetime,
 ) -> Call:
     """Apply one status callback, whatever order they arrive in and however often.
 
@@ -538,8 +536,8 @@ def apply_status(
     ``ringing`` never overwrites ``completed``; ``SequenceNumber`` orders equal ranks).
     """
     status = _known_status(params.call_status)
-    call = ensure_call(session, params, snapshot)
-    at = timestamp or utcnow()
+    call = ensure_call(session, params, snapshot, now=now)
+    at = timestamp or now
     duplicate = any(
         event.status == (status or params.call_status) and event.sequence_number == sequence
         for event in call.events
@@ -556,7 +554,6 @@ def apply_status(
         )
     )
     if status is None:
-        session.commit()
         return call
     current_rank = _STATUS_RANK.get(_known_status(call.status), -1)
     new_rank = _STATUS_RANK[CallStatus(status)]
@@ -567,7 +564,6 @@ def apply_status(
         call.last_sequence = sequence
     if status in FINAL_STATUSES and call.ended_at is None:
         _finish(call, snapshot, at, duration)
-    session.commit()
     return call
 
 

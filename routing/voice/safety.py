@@ -1,7 +1,8 @@
 """Twilio webhooks never fail and never keep Twilio waiting (PRODUCT.md section 3, fixed).
 
 ``never_fail(on_error)`` wraps a view under /twilio/: the view gets ``WEBHOOK_DEADLINE_S``
-(see routing/deadline.py); a failure (database refused, a bug) or a missed deadline
+(see routing/deadline.py) and its work is committed once, after it has built its answer
+(the services it calls only flush); a failure (database refused, a bug) or a missed deadline
 (database frozen or crawling) answers ``on_error()`` — TwiML built without the database
 that still gets the caller to a human or a voicemail — with 200, well inside the 5 s
 every webhook other than /incoming is answered in.
@@ -37,7 +38,10 @@ def never_fail(on_error: Callable[[], VoiceResponse]) -> Callable:
         def wrapped(*args: Any, **kwargs: Any) -> Response:
             try:
                 with deadline(WEBHOOK_DEADLINE_S):
-                    return view(*args, **kwargs)
+                    response = view(*args, **kwargs)
+                    # The one commit of the request: a failure before it keeps nothing.
+                    get_session().commit()
+                    return response
             except DeadlineExceeded:
                 log.warning(
                     "voice webhook %s: no answer from the database within %.1f s for call "

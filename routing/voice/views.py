@@ -1,5 +1,8 @@
 """Twilio voice webhooks. Thin: parse the form, call a service, answer TwiML.
 
+Each takes the request's instant once (``request_now()``) and passes it to the service;
+``never_fail`` commits the request's work once, after the answer is built.
+
 No path here ever answers Twilio with an error or keeps it waiting: a failure or a database
 that does not answer in time is logged and the caller gets TwiML, built without the
 database, that still reaches a human or a voicemail (see ``safety.never_fail``).
@@ -15,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from ..clock import request_now
 from ..database import get_session
 from . import calls, conference
 from . import twiml as t
@@ -90,7 +94,7 @@ def whisper_answer() -> Response:
     call_sid = request.args.get("call") or request.form.get("ParentCallSid") or ""
     coordinator_id = _int("coordinator", request.args)
     digits = (request.form.get("Digits") or "").strip()
-    taken = calls.accept_whisper(get_session(), call_sid, coordinator_id, digits)
+    taken = calls.accept_whisper(get_session(), call_sid, coordinator_id, digits, now=request_now())
     return t.twiml(t.connect_leg() if taken else t.hang_up_leg())
 
 
@@ -106,6 +110,7 @@ def dial_complete() -> Response:
         dial_status=(request.form.get("DialCallStatus") or "").strip(),
         dial_duration=_int("DialCallDuration"),
         round_number=_int("round", request.args) or 1,
+        now=request_now(),
     )
     if decision.action == "hangup":
         return t.twiml(t.empty() if params.call_status in calls.FINAL_STATUSES else _hangup())
@@ -139,6 +144,7 @@ def recording() -> Response:
         params,
         recording_url=request.form.get("RecordingUrl"),
         recording_seconds=_int("RecordingDuration"),
+        now=request_now(),
     )
     return t.twiml(t.voicemail_thanks())
 
@@ -155,6 +161,7 @@ def transcription() -> Response:
         status=(request.form.get("TranscriptionStatus") or "").strip(),
         text=request.form.get("TranscriptionText"),
         recording_url=request.form.get("RecordingUrl"),
+        now=request_now(),
     )
     return t.twiml(t.empty())
 
@@ -182,6 +189,7 @@ def status() -> Response:
         sequence=_int("SequenceNumber"),
         duration=_int("CallDuration"),
         timestamp=stamp if stamp is not None and stamp.tzinfo is not None else None,
+        now=request_now(),
     )
     return t.twiml(t.empty())
 
@@ -212,6 +220,7 @@ def conference_pin() -> Response:
         dialled_number=calls.normalise_dialled(request.form.get("To") or "", _region()),
         org_number=snapshot.org_teleconference_number,
         attempt=attempt,
+        now=request_now(),
     )
     if result.room:
         return t.twiml(t.join_conference(result.room, result.title))

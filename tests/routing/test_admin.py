@@ -7,7 +7,7 @@ import re
 from datetime import date, time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, event, select
 
 from models import (
     ApiToken,
@@ -20,11 +20,13 @@ from models import (
     Role,
     Salesperson,
     User,
+    utcnow,
 )
 from models.audit import record
 from notifications.jobs import create_job
 from routing.errors import Conflict
 from routing.setup import admin as directory
+from routing.setup import users as staff
 from routing.setup.users import InvalidField
 from routing.tokens import verify_token
 from tests.factories import DEFAULT_PASSWORD, make_salesperson, make_user
@@ -441,14 +443,14 @@ def test_update_user_keeps_or_checks_the_email_without_flask(db_session):
         "available": True,
         "active": True,
     }
-    directory.update_user(db_session, actor, **same)  # no email: the address is kept
-    directory.update_user(db_session, actor, **same, email="CORA@example.com")  # her own
+    staff.update_user(db_session, actor, **same)  # no email: the address is kept
+    staff.update_user(db_session, actor, **same, email="CORA@example.com")  # her own
     assert cora.email == "cora@example.com"
     with pytest.raises(Conflict) as clash:
-        directory.update_user(db_session, actor, **same, email="Bob@Example.com")
+        staff.update_user(db_session, actor, **same, email="Bob@Example.com")
     assert clash.value.details == {"field": "email"}
     with pytest.raises(InvalidField) as bad:
-        directory.update_user(db_session, actor, **same, email="bob@")
+        staff.update_user(db_session, actor, **same, email="bob@")
     assert bad.value.field == "email"
     assert cora.email == "cora@example.com"
 
@@ -519,6 +521,37 @@ def test_organisation_settings_saved(admin_client, db_session):
 
 
 @pytest.mark.parametrize(
+    ("page", "shown"),
+    [
+        ("/admin/settings", 'id="f-name" name="name" type="text" value="Switchboard"'),
+        ("/admin/hours", "Hours and holidays"),
+    ],
+)
+def test_showing_the_settings_of_a_fresh_organisation_writes_nothing(
+    admin_client, db_session, connection, page, shown
+):
+    # Nobody has saved the settings yet (adding the admin may have stamped a row).
+    db_session.execute(delete(OrgSettings))
+    db_session.commit()
+    writes: list[str] = []
+
+    def note_writes(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(connection, "before_cursor_execute", note_writes)
+    try:
+        response = admin_client.get(page)
+    finally:
+        event.remove(connection, "before_cursor_execute", note_writes)
+    assert response.status_code == 200
+    # The defaults are shown all the same.
+    assert shown in response.get_data(as_text=True)
+    assert writes == []
+    assert db_session.scalar(select(OrgSettings)) is None
+
+
+@pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("timezone", "Mars/Olympus", "is not a time zone such as Europe/London"),
@@ -559,7 +592,7 @@ def test_services_work_without_flask(db_session):
     assert error.value.field == "twilio_number"
     only = make_user(db_session, role=Role.ADMIN)
     with pytest.raises(Conflict):
-        directory.set_user_active(db_session, actor, user_id=only.id, active=False)
+        staff.set_user_active(db_session, actor, user_id=only.id, active=False)
 
 
 def test_api_token_created_shown_once_and_revoked(admin_client, db_session):
@@ -569,13 +602,13 @@ def test_api_token_created_shown_once_and_revoked(admin_client, db_session):
     raw = re.search(
         r'id="new-token" type="text" readonly value="([^"]+)"', response.get_data(as_text=True)
     ).group(1)
-    assert verify_token(db_session, raw) is not None
+    assert verify_token(db_session, raw, now=utcnow()) is not None
     assert raw not in admin_client.get("/admin/tokens").get_data(as_text=True)
     token = db_session.scalar(select(ApiToken))
     revoked = post_form(admin_client, "/admin/tokens", f"/admin/tokens/{token.id}/revoke", {})
     assert revoked.status_code == 302
     db_session.expire_all()
-    assert verify_token(db_session, raw) is None
+    assert verify_token(db_session, raw, now=utcnow()) is None
     assert audit_actions(db_session, "api_token") == ["create", "revoke"]
 
 
@@ -752,7 +785,7 @@ def test_two_admins_saving_the_same_email_at_once_get_a_clear_409(
     make_user(db_session, role=Role.ACCOUNT_MANAGER, email="bob@example.com", name="Bob")
     db_session.commit()
     # Both admins' checks ran before either saved: only the database's constraint is left.
-    monkeypatch.setattr(directory, "check_email_free", lambda *args, **kwargs: None)
+    monkeypatch.setattr(staff, "check_email_free", lambda *args, **kwargs: None)
     page = f"/admin/users/{cora.id}"
     response = post_form(admin_client, page, page, user_form(cora, email="bob@example.com"))
     assert response.status_code == 409

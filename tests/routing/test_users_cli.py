@@ -6,7 +6,7 @@ import hashlib
 
 from sqlalchemy import func, select
 
-from models import ApiToken, Role, User
+from models import ApiToken, Role, User, utcnow
 from routing.cli import main
 from routing.tokens import verify_token
 from tests.factories import make_user
@@ -110,8 +110,8 @@ def test_token_create_prints_token_once_and_stores_only_its_hash(runner, db_sess
     stored = db_session.scalar(select(ApiToken).where(ApiToken.name == "ERP integration"))
     assert stored.token_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw not in stored.token_hash
-    assert verify_token(db_session, raw).id == stored.id
-    assert verify_token(db_session, raw + "x") is None
+    assert verify_token(db_session, raw, now=utcnow()).id == stored.id
+    assert verify_token(db_session, raw + "x", now=utcnow()) is None
 
 
 def test_switchboard_help_lists_only_our_commands(runner):
@@ -133,7 +133,7 @@ def test_token_list_and_revoke(runner, db_session):
     revoked = runner.invoke(main, ["token", "revoke", str(token_id)])
     assert revoked.exit_code == 0, revoked.output
     db_session.expire_all()
-    assert verify_token(db_session, raw) is None
+    assert verify_token(db_session, raw, now=utcnow()) is None
     missing = runner.invoke(main, ["token", "revoke", "9999"])
     assert missing.exit_code == 1
     assert "no API token has the id 9999" in missing.output

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from models import Call, CallEvent, CallResult, Enquiry, EnquiryKind
+from routing.clock import EXTENSION
 from tests.routing.test_voice_support import (
     incoming,
     make_office,
@@ -280,3 +283,43 @@ def test_callbacks_for_a_call_never_seen_are_kept(client, db_session):
     assert call is not None and call.result == CallResult.VOICEMAIL
     [enquiry] = enquiries_of(db_session, sid)
     assert enquiry.caller_number == "+12025550123"
+
+
+def test_a_webhook_that_fails_after_writing_keeps_nothing(client, db_session, office, monkeypatch):
+    """The voicemail is written, then building the answer fails: the caller is still
+    thanked, and no enquiry is left behind that the failed request half-made."""
+    sid, _ = incoming(client, to=office.alice_line)
+    dial_complete(client, sid, "no-answer")
+
+    def broken_thanks():
+        raise RuntimeError("TwiML could not be built")
+
+    monkeypatch.setattr("routing.voice.twiml.voicemail_thanks", broken_thanks)
+    root = parse(
+        post(
+            client,
+            "/twilio/voice/recording",
+            CallSid=sid,
+            RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE9",
+            RecordingDuration="20",
+        )
+    )
+    assert "Thank you" in said(root) and root.find("Hangup") is not None
+    assert enquiries_of(db_session, sid) == []
+    assert the_call(db_session, sid).result == CallResult.NO_ANSWER
+
+
+def test_a_webhook_records_the_instant_of_its_request(app, client, db_session, office):
+    sid, _ = incoming(client, to=office.alice_line)
+    dial_complete(client, sid, "no-answer")
+    when = the_call(db_session, sid).started_at + timedelta(minutes=3)
+    app.extensions[EXTENSION] = lambda: when
+    post(
+        client,
+        "/twilio/voice/recording",
+        CallSid=sid,
+        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE8",
+        RecordingDuration="20",
+    )
+    [enquiry] = enquiries_of(db_session, sid)
+    assert enquiry.created_at.replace(tzinfo=UTC) == when.replace(tzinfo=UTC)

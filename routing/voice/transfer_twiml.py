@@ -1,8 +1,9 @@
 """TwiML for calls the console controls: warm and cold transfers and click-to-call.
 
-Under /twilio/, so the app-level check refuses any request without Twilio's signature; like
-every webhook there, each answers TwiML built without the database when the database fails
-or does not answer in time (``never_fail``).
+The console redirects a live call here (routing/console/calls.py) and places click-to-call
+callbacks through these URLs. Under /twilio/, so the app-level check refuses any request
+without Twilio's signature; like every webhook there, each answers TwiML built without
+the database when the database fails or does not answer in time (``never_fail``).
 """
 
 from __future__ import annotations
@@ -11,31 +12,26 @@ from flask import Blueprint, Response, current_app, request, url_for
 from sqlalchemy import select
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from models import Call, Enquiry, Job, Line, User, utcnow
+from models import Call, Enquiry, Job, Line, User
 from models.job import OPEN_JOB_STATUSES
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.live import caller_label
-from ..security import csrf
-from ..voice import transfer
-from ..voice import twiml as t
-from ..voice.safety import never_fail
+from . import transfer
+from . import twiml as t
+from .safety import never_fail
 
+# The endpoint names ("console_twiml.…") are in the console's templates and in the URLs
+# Twilio already holds for live calls: they stay as they are.
 bp = Blueprint("console_twiml", __name__, url_prefix="/twilio/console")
-csrf.exempt(bp)
-
-VOICE = "Polly.Amy"
-
-
-def _twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), status=200, mimetype="text/xml")
 
 
 def _sorry(text: str) -> Response:
     response = VoiceResponse()
-    response.say(text, voice=VOICE)
+    t.say(response, text)
     response.hangup()
-    return _twiml(response)
+    return t.twiml(response)
 
 
 def _transfer_without_db() -> VoiceResponse:
@@ -45,13 +41,13 @@ def _transfer_without_db() -> VoiceResponse:
 
 def _announce_without_db() -> VoiceResponse:
     response = VoiceResponse()
-    response.say("Transferred call. Connecting you now.", voice=VOICE)
+    t.say(response, "Transferred call. Connecting you now.")
     return response
 
 
 def _callback_without_db() -> VoiceResponse:
     response = VoiceResponse()
-    response.say("Sorry, the call back could not be placed. Please try again.", voice=VOICE)
+    t.say(response, "Sorry, the call back could not be placed. Please try again.")
     response.hangup()
     return response
 
@@ -89,17 +85,15 @@ def transfer_call(call_id: int, user_id: int):
         return t.twiml(_caller_voicemail())
     if not manager.phone:
         # Her number was removed since the coordinator chose her: keep the promise anyway.
-        transfer.callback_task_for_missed_transfer(get_session(), call, manager, utcnow())
-        get_session().commit()
+        transfer.callback_task_for_missed_transfer(get_session(), call, manager, request_now())
         return _sorry(
             f"Sorry, {manager.name} cannot be reached by phone right now. "
             f"{manager.name} will call you back within the hour. Goodbye."
         )
     mode = _mode()
-    transfer.start_transfer(get_session(), call, manager, mode, utcnow())
-    get_session().commit()
+    transfer.start_transfer(get_session(), call, manager, mode, request_now())
     response = VoiceResponse()
-    response.say(f"Please hold while I put you through to {manager.name}.", voice=VOICE)
+    t.say(response, f"Please hold while I put you through to {manager.name}.")
     dial = Dial(
         caller_id=call.to_number,
         timeout=25,
@@ -117,7 +111,7 @@ def transfer_call(call_id: int, user_id: int):
     else:
         dial.number(manager.phone)
     response.append(dial)
-    return _twiml(response)
+    return t.twiml(response)
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>/accept")
@@ -128,9 +122,8 @@ def transfer_accept(call_id: int, user_id: int):
     if call is None or manager is None:
         return t.twiml(t.hang_up_leg())
     taken = transfer.accept_transfer(
-        get_session(), call, manager, request.form.get("Digits") or "", utcnow()
+        get_session(), call, manager, request.form.get("Digits") or "", request_now()
     )
-    get_session().commit()
     return t.twiml(_connect() if taken else t.hang_up_leg())
 
 
@@ -150,36 +143,32 @@ def transfer_complete(call_id: int, user_id: int):
         dial_status=(request.form.get("DialCallStatus") or "").strip(),
         dial_duration=int(raw_duration) if raw_duration.isdigit() else None,
         call_status=(request.form.get("CallStatus") or "").strip(),
-        now=utcnow(),
+        now=request_now(),
     )
-    get_session().commit()
     response = VoiceResponse()
     if result.connected or result.caller_gone:
         if not result.caller_gone:
             response.hangup()
-        return _twiml(response)
-    response.say(
-        f"{result.apology} {result.manager_name} will call you back within the hour.",
-        voice=VOICE,
-    )
+        return t.twiml(response)
+    t.say(response, f"{result.apology} {result.manager_name} will call you back within the hour.")
     gather = Gather(
         num_digits=1,
         timeout=6,
         action=url_for("console_twiml.transfer_choice", call_id=call.id, user_id=manager.id),
         method="POST",
     )
-    gather.say(
+    t.say(
+        gather,
         f"To leave {result.manager_name} a message now, press 1. "
         "To simply be called back, press 2, or hang up.",
-        voice=VOICE,
     )
     response.append(gather)
     _goodbye(response, result.manager_name)
-    return _twiml(response)
+    return t.twiml(response)
 
 
 def _goodbye(response: VoiceResponse, name: str) -> None:
-    response.say(f"Thank you. {name} will call you back. Goodbye.", voice=VOICE)
+    t.say(response, f"Thank you. {name} will call you back. Goodbye.")
     response.hangup()
 
 
@@ -192,10 +181,9 @@ def transfer_choice(call_id: int, user_id: int):
     response = VoiceResponse()
     if call is None or manager is None or (request.form.get("Digits") or "").strip() != "1":
         _goodbye(response, name)
-        return _twiml(response)
-    response.say(
-        f"Please leave your message for {name} after the tone, then press the pound key.",
-        voice=VOICE,
+        return t.twiml(response)
+    t.say(
+        response, f"Please leave your message for {name} after the tone, then press the pound key."
     )
     response.record(
         action=url_for("console_twiml.transfer_recording", call_id=call.id, user_id=manager.id),
@@ -205,7 +193,7 @@ def transfer_choice(call_id: int, user_id: int):
         play_beep=True,
     )
     _goodbye(response, name)
-    return _twiml(response)
+    return t.twiml(response)
 
 
 @bp.post("/transfer/<int:call_id>/<int:user_id>/recording")
@@ -222,16 +210,12 @@ def transfer_recording(call_id: int, user_id: int):
         manager,
         recording_url=request.form.get("RecordingUrl"),
         seconds=int(raw_seconds) if raw_seconds.isdigit() else None,
-        now=utcnow(),
+        now=request_now(),
     )
-    get_session().commit()
     response = VoiceResponse()
-    response.say(
-        f"Thank you. {manager.name} has your message and will call you back. Goodbye.",
-        voice=VOICE,
-    )
+    t.say(response, f"Thank you. {manager.name} has your message and will call you back. Goodbye.")
     response.hangup()
-    return _twiml(response)
+    return t.twiml(response)
 
 
 def _announcement(session, call: Call) -> str:
@@ -267,24 +251,24 @@ def announce(call_id: int):
     call = session.get(Call, call_id)
     response = VoiceResponse()
     if call is None:
-        response.say("Transferred call.", voice=VOICE)
-        return _twiml(response)
+        t.say(response, "Transferred call.")
+        return t.twiml(response)
     text = _announcement(session, call)
     user_id = request.args.get("user", "")
     if not user_id.isdigit():
-        response.say(text + " Connecting you now.", voice=VOICE)
-        return _twiml(response)
+        t.say(response, text + " Connecting you now.")
+        return t.twiml(response)
     gather = Gather(
         num_digits=1,
         timeout=8,
         action=url_for("console_twiml.transfer_accept", call_id=call.id, user_id=int(user_id)),
         method="POST",
     )
-    gather.say(text + " Press 1 to take the call.", voice=VOICE)
+    t.say(gather, text + " Press 1 to take the call.")
     response.append(gather)
-    response.say("The caller will be offered a callback. Goodbye.", voice=VOICE)
+    t.say(response, "The caller will be offered a callback. Goodbye.")
     response.hangup()
-    return _twiml(response)
+    return t.twiml(response)
 
 
 @bp.post("/callback/<int:enquiry_id>")
@@ -298,8 +282,8 @@ def callback(enquiry_id: int):
     line = session.get(Line, enquiry.line_id) if enquiry.line_id else None
     who = enquiry.customer.name if enquiry.customer else "the caller"
     response = VoiceResponse()
-    response.say(f"Calling {who} back now.", voice=VOICE)
+    t.say(response, f"Calling {who} back now.")
     dial = Dial(caller_id=line.twilio_number if line else None, timeout=30)
     dial.number(enquiry.caller_number)
     response.append(dial)
-    return _twiml(response)
+    return t.twiml(response)
