@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models import Customer, Salesperson
 
 from ..csvfile import CsvRow
+from .bulk import batch_size, insert_rows, one_of
 from .checks import ImportSummary, Progress, RowChecker, chunks, ticker
 
 
@@ -60,6 +61,17 @@ class _FileCustomers:
         self.parsed.append(item)
 
 
+_NEW_COLUMNS = (
+    "name",
+    "phone",
+    "email",
+    "company",
+    "salesperson_id",
+    "is_lead",
+    "email_undeliverable",
+    "created_at",
+    "updated_at",
+)
 _CUSTOMER_COLUMNS = (
     Customer.id,
     Customer.name,
@@ -127,22 +139,11 @@ def _check_against_stored(
     session: Session, check: RowChecker, customers: _FileCustomers
 ) -> list[tuple[_CustomerRow, Any]]:
     """Each row with the stored customer it updates (None for a new customer)."""
-    existing_by_phone: dict[str, Any] = {}
-    existing_by_email: dict[str, Any] = {}
-    # Lowest id first: when earlier data holds duplicates, the oldest record wins.
-    for batch in chunks(customers.by_phone):
-        stmt = select(*_CUSTOMER_COLUMNS).where(Customer.phone.in_(batch)).order_by(Customer.id)
-        for found in session.execute(stmt):
-            existing_by_phone.setdefault(found.phone, found)
-    for batch in chunks(customers.by_email):
-        stmt = select(*_CUSTOMER_COLUMNS).where(Customer.email.in_(batch)).order_by(Customer.id)
-        for found in session.execute(stmt):
-            existing_by_email.setdefault(found.email, found)
-
+    stored_by_phone, stored_by_email = _load_stored(session, customers.parsed)
     matches: list[tuple[_CustomerRow, Any]] = []
     for item in customers.parsed:
-        phone_match = existing_by_phone.get(item.phone) if item.phone else None
-        email_match = existing_by_email.get(item.email) if item.email else None
+        phone_match = stored_by_phone.get(item.phone) if item.phone else None
+        email_match = stored_by_email.get(item.email) if item.email else None
         if phone_match is not None and email_match is not None and phone_match.id != email_match.id:
             check.fail(
                 item.row,
@@ -153,6 +154,26 @@ def _check_against_stored(
             continue
         matches.append((item, phone_match or email_match))
     return matches
+
+
+def _load_stored(
+    session: Session, parsed: list[_CustomerRow]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stored customers with a phone or an email of the file: one query per batch."""
+    by_phone: dict[str, Any] = {}
+    by_email: dict[str, Any] = {}
+    for batch in chunks(parsed, batch_size(session)):
+        phones = [item.phone for item in batch if item.phone]
+        emails = [item.email for item in batch if item.email]
+        stmt = select(*_CUSTOMER_COLUMNS).where(
+            or_(one_of(session, Customer.phone, phones), one_of(session, Customer.email, emails))
+        )
+        for found in session.execute(stmt):
+            # Lowest id first: when earlier data holds duplicates, the oldest record wins.
+            for key, stored in ((found.phone, by_phone), (found.email, by_email)):
+                if key is not None and (key not in stored or found.id < stored[key].id):
+                    stored[key] = found
+    return by_phone, by_email
 
 
 # --- write -----------------------------------------------------------------------------
@@ -166,13 +187,14 @@ def _write(
     now: datetime,
 ) -> ImportSummary:
     summary = ImportSummary("customers", rows)
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
     changed_rows: list[dict[str, Any]] = []
-    tick = ticker(report, "writing", len(matches))
-    for done, (item, found) in enumerate(matches, 1):
-        tick(done)
+    for item, found in matches:
         if found is None:
-            new_rows.append(_new_row(item, now))
+            new_rows.append(
+                (item.name, item.phone, item.email, item.company, item.salesperson_id)
+                + (False, False, now, now)
+            )
             continue
         merged = _merged_row(item, found)
         if merged is None:
@@ -180,31 +202,22 @@ def _write(
             continue
         merged["updated_at"] = now
         changed_rows.append(merged)
-    for batch in chunks(new_rows):
-        # render_nulls keeps every row's columns identical, so the batch goes out as one
-        # statement; RETURNING lets SQLAlchemy use multi-row VALUES ("insertmanyvalues")
-        # where psycopg would otherwise send a statement per row.
-        session.execute(
-            insert(Customer).returning(Customer.id).execution_options(render_nulls=True), batch
-        )
-    for batch in chunks(changed_rows):
+    # Unchanged rows need no writing: they count as written at once.
+    done, total = summary.unchanged, len(matches)
+    size = batch_size(session)
+    for batch in chunks(new_rows, size):
+        report("writing", done, total)
+        insert_rows(session, Customer.__table__, _NEW_COLUMNS, batch)
+        done += len(batch)
+    for batch in chunks(changed_rows, size):
+        report("writing", done, total)
         session.execute(update(Customer), batch)
+        done += len(batch)
+    if total:
+        report("writing", done, total)
     summary.created = len(new_rows)
     summary.updated = len(changed_rows)
     return summary
-
-
-def _new_row(item: _CustomerRow, now: datetime) -> dict[str, Any]:
-    return {
-        "name": item.name,
-        "phone": item.phone,
-        "email": item.email,
-        "company": item.company,
-        "salesperson_id": item.salesperson_id,
-        "is_lead": False,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def _merged_row(item: _CustomerRow, found: Any) -> dict[str, Any] | None:
