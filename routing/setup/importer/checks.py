@@ -106,6 +106,9 @@ def chunks(values: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
 
 
 def ticker(report: Progress, stage: str, total: int) -> Callable[[int], None]:
+    """Report ``stage`` as started (0 rows done), then every PROGRESS_EVERY rows and at the end."""
+    report(stage, 0, total)
+
     def tick(done: int) -> None:
         if done % PROGRESS_EVERY == 0 or done == total:
             report(stage, done, total)
