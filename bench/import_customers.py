@@ -1,7 +1,7 @@
 """How fast does `switchboard import customers` load a large file?
 
 Run alone: ``python -m bench.import_customers [--quick] [--rows 100000] [--database-url URL]``
-(``--quick``: 300 rows on SQLite, the test suite's smoke run).
+(``--quick``: 300 rows, the test suite's smoke run).
 
 Generates N customer rows (phones in several common formats, emails in mixed case, a
 salesperson for most), then measures in the same run, on the same fresh database:
@@ -14,8 +14,9 @@ salesperson for most), then measures in the same run, on the same fresh database
 
 Prints seconds, rows/s and the ratio to the baseline, and the target (PostgreSQL,
 >= 5,000 rows/s for the first import and for the unchanged re-import) as MET or MISSED;
-writes JSON to ``bench/results/import_customers.json`` (``--results-dir`` to change the
-folder). The target is judged on PostgreSQL only: SQLite is for development.
+writes JSON to ``bench/results/import_customers.json`` (``--quick``:
+``import_customers-quick.json``; ``--results-dir`` to change the folder). The target is
+judged on PostgreSQL only: SQLite is for development.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in report(result):
         print(line)
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    out = args.results_dir / "import_customers.json"
+    out = args.results_dir / f"import_customers{'-quick' if args.quick else ''}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"  written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     return 0

@@ -13,7 +13,7 @@ def test_import_benchmark_reports_rates_ratios_and_the_target(tmp_path, capsys):
     assert "import customers: 300 rows on sqlite" in printed
     assert "x baseline time" in printed
     assert "judged on PostgreSQL only" in printed
-    result = json.loads((tmp_path / "import_customers.json").read_text())
+    result = json.loads((tmp_path / "import_customers-quick.json").read_text())
     assert result["rows"] == 300
     assert set(result["ratio_to_baseline"]) == {
         "first_import",
