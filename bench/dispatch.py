@@ -9,12 +9,13 @@
    is sent, sampling the worker's RSS (at email 1,000 and at the end).
 4. On PostgreSQL, the same again with two workers at once.
 5. Print emails/s, the ratio to the baseline, peak and final RSS, RSS growth from
-   email 1,000 to the last, and the duplicates the stub saw; write JSON to
-   bench/results/.
+   email 1,000 to the last, the duplicates the stub saw, and each target as MET or
+   MISSED; write JSON to bench/results/dispatch.json (``--quick``: dispatch-quick.json).
 
-Targets (issue 5): >= 200 emails/s on one worker; RSS growth < 20 MB from email 1,000
-to 10,000; 0 duplicates. The PostgreSQL database given with --postgres is emptied of
-outbox rows and scheduler jobs: give it a database of its own (e.g. sb_bench_dispatch).
+Targets: >= 200 emails/s on one worker (judged on PostgreSQL); RSS growth < 20 MB from
+email 1,000 to 10,000; 0 duplicates (every run). The PostgreSQL database given with
+--postgres is emptied of outbox rows and scheduler jobs: give it a database of its own
+(e.g. sb_bench_dispatch).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ STUB_DELAY_S = 0.005
 CONCURRENCY = 8
 TARGET_EMAILS_PER_S = 200
 TARGET_RSS_GROWTH_MB = 20
+# Runs shorter than this are smoke tests: throughput and memory are not judged.
+FULL_RUN_EMAILS = 10_000
 
 
 def baseline(stub: SendGridStub, url: str, count: int) -> float:
@@ -229,10 +232,13 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
     stub.stop()
 
+    postgres = database_url.startswith("postgresql")
     report = {
         "benchmark": "dispatch",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": "postgresql" if args.postgres else "sqlite",
+        "database": "postgresql" if postgres else "sqlite",
+        "cpus": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "stub_delay_ms": STUB_DELAY_S * 1000,
         "concurrency_per_worker": CONCURRENCY,
         "baseline_emails_per_s": round(base_rate, 1),
@@ -242,22 +248,70 @@ def main(argv: list[str] | None = None) -> int:
             "duplicates": 0,
         },
         "runs": runs,
+        "met": judge(runs, postgres=postgres, full=count >= FULL_RUN_EMAILS),
     }
-    print(f"baseline (no database, {CONCURRENCY} pooled senders): {base_rate:,.0f} emails/s")
-    for run in runs:
-        print(
+    for line in summary(report):
+        print(line)
+    output = args.output or RESULTS / f"dispatch{'-quick' if args.quick else ''}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {output}")
+    return 1 if any(run["duplicates"] for run in runs) else 0
+
+
+def judge(runs: list[dict], *, postgres: bool, full: bool) -> dict[str, bool]:
+    """Each target met (True) or missed (False); a target a run cannot judge is left out.
+
+    Throughput is judged on PostgreSQL (SQLite is for development) and memory on runs of
+    at least FULL_RUN_EMAILS emails (a short run says nothing about growth).
+    """
+    one = next(run for run in runs if run["workers"] == 1)
+    met = {"duplicates": all(run["duplicates"] == 0 for run in runs)}
+    if postgres and full:
+        met["emails_per_s_one_worker"] = one["emails_per_s"] >= TARGET_EMAILS_PER_S
+    if full:
+        met["rss_growth_mb"] = all(run["rss_growth_mb"] < TARGET_RSS_GROWTH_MB for run in runs)
+    return met
+
+
+def summary(report: dict) -> list[str]:
+    lines = [
+        f"dispatch on {report['database']} ({report['cpus']} CPUs, "
+        f"load average {report['load_average_1min']})",
+        f"baseline (no database, {CONCURRENCY} pooled senders): "
+        f"{report['baseline_emails_per_s']:,.0f} emails/s",
+    ]
+    for run in report["runs"]:
+        lines.append(
             f"{run['workers']} worker(s), {run['emails']:,} emails: "
             f"{run['emails_per_s']:,.0f} emails/s ({run['ratio_to_baseline']:.2f}x baseline), "
             f"RSS peak {run['peak_rss_mb']} MB, final {run['final_rss_mb']} MB, "
             f"growth {run['rss_growth_mb']} MB, duplicates {run['duplicates']}"
         )
-    output = args.output or RESULTS / (
-        f"dispatch-{'quick-' if args.quick else ''}{report['database']}.json"
+    one = next(run for run in report["runs"] if run["workers"] == 1)
+    worst_growth = max(run["rss_growth_mb"] for run in report["runs"])
+    duplicates = sum(run["duplicates"] for run in report["runs"])
+    targets = (
+        (
+            "emails_per_s_one_worker",
+            f">= {TARGET_EMAILS_PER_S} emails/s on one worker: {one['emails_per_s']:,.0f}",
+            "PostgreSQL, 10,000 emails",
+        ),
+        ("duplicates", f"0 duplicates: {duplicates}", ""),
+        (
+            "rss_growth_mb",
+            f"flat memory, RSS growth < {TARGET_RSS_GROWTH_MB} MB from email 1,000 to the "
+            f"last: {worst_growth} MB",
+            "10,000 emails",
+        ),
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {output}")
-    return 1 if any(run["duplicates"] for run in runs) else 0
+    for key, target, needs in targets:
+        if key in report["met"]:
+            verdict = "MET" if report["met"][key] else "MISSED"
+        else:
+            verdict = f"not judged (needs {needs})"
+        lines.append(f"target {target} — {verdict}")
+    return lines
 
 
 if __name__ == "__main__":

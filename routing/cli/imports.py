@@ -9,8 +9,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from models import utcnow
 from routing.cli.progress import progress_for
+from routing.clock import app_now
 from routing.database import get_db
 from routing.setup.importer import HEADERS, KINDS, ImportFailed, import_directory
 
@@ -44,7 +44,7 @@ def import_command(kind: str, csv_file, check: bool) -> None:
             region=current_app.config["DEFAULT_REGION"],
             actor="cli",
             progress=progress,
-            now=utcnow(),
+            now=app_now(),
         )
         if check:
             session.rollback()

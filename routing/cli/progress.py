@@ -41,7 +41,8 @@ def left_text(done: int, total: int, seconds: float) -> str:
 
 
 class _StageClock:
-    """Each stage starts when the one before it ended (the first when the import began)."""
+    """Each stage starts when the one before it ended (the first when the import began),
+    or when it reports 0 rows done (the importer says so once the file has been read)."""
 
     def __init__(self, clock: Clock):
         self.clock = clock
@@ -50,7 +51,7 @@ class _StageClock:
 
     def elapsed(self, stage: str, done: int, total: int) -> float:
         now = self.clock()
-        started = self._started.setdefault(stage, self._mark)
+        started = self._started.setdefault(stage, now if done == 0 else self._mark)
         if done >= total:
             self._mark = now
         return now - started
@@ -71,7 +72,8 @@ class PlainProgress:
         step = max(total // 10, 1)
         if done < self._next.get(stage, 0) and done != total:
             return
-        self._next[stage] = done + step
+        # The line at 0 gives the size of the file; the next gives a first rate.
+        self._next[stage] = done + step if done else 0
         line = f"{stage} {done:,}/{total:,} rows"
         if done == total:
             line += f" ({rate_text(done, seconds)}, done)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ SALESPEOPLE = (
     "Alice Smith,alice.smith@example.com,312.555.0102,646-555-0102,\n"
     "Rahul Mehta,rahul@example.com,3125550103,6465550103,\n"
 )
+
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def write(tmp_path: Path, text: str, name: str = "file.csv", bom: bool = False) -> str:
@@ -308,3 +312,27 @@ def test_check_option_reports_what_would_change_and_writes_nothing(runner, db_se
     )
     assert bad.exit_code == 1
     assert "line 5: email:" in bad.output
+
+
+@pytest.mark.parametrize("batch", [1, 500])
+def test_stored_duplicates_resolve_to_the_oldest_customer_whatever_the_batches(
+    db_session, monkeypatch, batch
+):
+    """Rows are looked up a batch at a time; the oldest stored customer with a phone wins."""
+    from routing.setup.importer import customers
+
+    monkeypatch.setattr(customers, "batch_size", lambda _session: batch)
+    oldest = make_customer(db_session, name="Oldest", phone="+14155550150", email=None)
+    newer = make_customer(db_session, name="Newer", phone="+14155550150", email="n@example.com")
+    db_session.commit()
+    text = (
+        "name,email,phone,company,salesperson_email\n"
+        "Newer Renamed,n@example.com,,,\n"
+        "Oldest Renamed,,(415) 555-0150,,\n"
+    )
+    summary = import_directory(db_session, "customers", text, now=NOW)
+    db_session.commit()
+    assert (summary.created, summary.updated) == (0, 2)
+    db_session.expire_all()
+    assert db_session.get(Customer, oldest.id).name == "Oldest Renamed"
+    assert db_session.get(Customer, newer.id).name == "Newer Renamed"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 from rich.console import Console
 
 from routing.cli.progress import PlainProgress, TerminalProgress, progress_for
+from routing.setup.importer import import_directory
 
 
 class StepClock:
@@ -72,3 +74,35 @@ def test_a_pipe_gets_plain_lines_and_a_terminal_gets_bars():
             return True
 
     assert isinstance(progress_for(Tty()), TerminalProgress)
+
+
+def test_checking_is_timed_from_when_the_file_has_been_read():
+    out, clock = io.StringIO(), StepClock()
+    progress = PlainProgress(out, clock=clock)
+    clock.now += 30.0  # reading a very large file
+    progress("checking", 0, 100_000)
+    clock.now += 0.1
+    progress("checking", 1_000, 100_000)
+    clock.now += 1.0
+    progress("checking", 11_000, 100_000)
+    assert out.getvalue().splitlines() == [
+        "checking 0/100,000 rows",
+        "checking 1,000/100,000 rows (10,000 rows/s, about 10 s left)",
+        "checking 11,000/100,000 rows (10,000 rows/s, about 9 s left)",
+    ]
+
+
+def test_a_large_import_says_how_many_rows_it_will_check_before_checking_them(db_session):
+    rows = ["name,email,phone,company,salesperson_email"]
+    rows += [f"Customer {i},c{i}@example.com,+1202555{i:04d},,," for i in range(1500)]
+    seen: list[tuple[str, int, int]] = []
+    import_directory(
+        db_session,
+        "customers",
+        "\n".join(rows),
+        progress=lambda *report: seen.append(report),
+        now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    )
+    assert seen[0] == ("checking", 0, 1500)
+    assert ("checking", 1000, 1500) in seen
+    assert seen[-1] == ("writing", 1500, 1500)
