@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from ..clock import request_now
 from ..database import get_session
 from ..setup.importer import HEADERS, ImportFailed, import_directory
 from .views import _actor, _done, _region, bp
@@ -30,7 +31,12 @@ def import_upload():
     session = get_session()
     try:
         summary = import_directory(
-            session, kind, upload.stream.read(), region=_region(), actor=_actor().label
+            session,
+            kind,
+            upload.stream.read(),
+            region=_region(),
+            actor=_actor().label,
+            now=request_now(),
         )
     except ImportFailed as failure:
         session.rollback()

@@ -238,7 +238,7 @@ def test_bad_capacity_and_existing_user_of_another_role_are_refused(runner, db_s
 def test_importer_service_raises_with_every_error_and_adds_nothing(db_session):
     text = "name,email,phone\nCora,cora@example.com,nope\nDev,dev@,4155550202\n"
     with pytest.raises(ImportFailed) as failure:
-        import_directory(db_session, "coordinators", text.encode())
+        import_directory(db_session, "coordinators", text.encode(), now=NOW)
     assert [str(e) for e in failure.value.errors][
         0
     ] == "line 2: phone: 'nope' is not a phone number"

@@ -21,7 +21,7 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
-from models import Role, utcnow
+from models import Role
 from models.audit import record
 
 from ..csvfile import CsvRow, ImportFailed, RowError, read_rows
@@ -55,8 +55,8 @@ def import_directory(
     *,
     region: str = "US",
     actor: str = "cli",
+    now: datetime,
     progress: Progress | None = None,
-    now: datetime | None = None,
 ) -> ImportSummary:
     """Validate and import one CSV file of ``kind``; ImportFailed lists every bad row.
 
@@ -67,7 +67,7 @@ def import_directory(
         raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
     rows = read_rows(source, HEADERS[kind])
     report = progress or (lambda _stage, _done, _total: None)
-    summary = _IMPORTERS[kind](session, rows, region.upper(), report, now or utcnow())
+    summary = _IMPORTERS[kind](session, rows, region.upper(), report, now)
     record(
         session,
         actor=actor,
