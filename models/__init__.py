@@ -22,6 +22,13 @@ from .call import (
     EnquiryStatus,
     Outcome,
 )
+from .call_rollup import (
+    CallDayChange,
+    CallDayFigures,
+    CallDayLines,
+    CallRolledDay,
+    CallRollupState,
+)
 from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .customer import Customer
 from .db import Database, make_engine
@@ -43,6 +50,11 @@ from .organisation import (
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
 
 __all__ = [
+    "CallDayChange",
+    "CallDayFigures",
+    "CallDayLines",
+    "CallRolledDay",
+    "CallRollupState",
     "OPEN_JOB_STATUSES",
     "ApiToken",
     "Appointment",

@@ -8,9 +8,9 @@ plain values (:class:`Table`): the page, its charts and the CSV all print the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -37,9 +37,9 @@ from models import (
     UTCDateTime,
 )
 
-from . import sql
-from .call_facts import RESULTS, CallFacts, Metrics, call_facts
-from .period import Filters, Granularity, InvalidPeriod, Period
+from . import rollup, sql
+from .call_facts import RESULTS, CallFacts, Metrics, live_call_facts, open_job_at_call
+from .period import Filters, Granularity, InvalidPeriod, Period, local_midnight
 from .tables import Table, percent, rounded
 
 __all__ = ["Filters", "Granularity", "InvalidPeriod", "Period", "Report", "build_report"]
@@ -110,21 +110,28 @@ def _call_filter(report: Report, *, coordinator_column=None):
 
 
 def _call_facts(session: Session, report: Report, now: datetime) -> None:
+    """Settled days from the roll-up (no line chosen: it does not keep calls by line and
+    answerer together), the rest live from the calls table."""
     period, filters = report.period, report.filters
-    conditions = [
-        Call.started_at >= period.start,
-        Call.started_at < period.end,
-        func.coalesce(Call.result, "") != CallResult.TELECONFERENCE.value,
-    ]
-    if filters.line_id:
-        conditions.append(Call.line_id == filters.line_id)
-    report.facts = call_facts(
-        session, _bucket(period, Call.started_at), conditions, filters.coordinator_id
-    )
-    report.facts.by_bucket = {sql.as_date(k): v for k, v in report.facts.by_bucket.items()}
-    report.facts.disposed_by_bucket = {
-        sql.as_date(k): v for k, v in report.facts.disposed_by_bucket.items()
-    }
+    facts = CallFacts(coordinator_id=filters.coordinator_id)
+    live_from = period.first
+    if not filters.line_id:
+        settled = min(period.last, rollup.last_settled_day(session, period.timezone, now))
+        if settled >= period.first:
+            rollup.refresh(session, period.timezone, period.first, settled)
+            week = period.granularity is Granularity.WEEK
+            rollup.add_rolled_up(session, facts, period.timezone, period.first, settled, week)
+            live_from = settled + timedelta(days=1)
+    if live_from <= period.last:
+        conditions = [
+            Call.started_at >= local_midnight(live_from, period.timezone),
+            Call.started_at < period.end,
+            func.coalesce(Call.result, "") != CallResult.TELECONFERENCE.value,
+        ]
+        if filters.line_id:
+            conditions.append(Call.line_id == filters.line_id)
+        live_call_facts(session, facts, _bucket(period, Call.started_at), conditions)
+    report.facts = facts
 
 
 def _calls(session: Session, report: Report, now: datetime) -> None:
@@ -192,39 +199,23 @@ def _outcomes(session: Session, report: Report, now: datetime) -> None:
     report.tables["outcomes"] = table
 
 
-def _open_job_at_call(manager_id: int | None):
-    """A job of the caller's that was open when the call started (delivered or cancelled later).
-
-    A cancelled job has no cancellation time of its own: its last update stands for it.
-    """
-    closed_at = case(
-        (Job.status == JobStatus.DELIVERED, Job.delivered_at),
-        (Job.status == JobStatus.CANCELLED, Job.updated_at),
-        else_=None,
-    )
-    conditions = [
-        Job.customer_id == Call.customer_id,
-        Job.created_at <= Call.started_at,
-        or_(closed_at.is_(None), closed_at > Call.started_at),
-    ]
-    if manager_id:
-        conditions.append(Job.account_manager_id == manager_id)
-    return exists().where(*conditions)
-
-
 def _status_calls(session: Session, report: Report, now: datetime) -> None:
     period, filters = report.period, report.filters
-    bucket = _bucket(period, Call.started_at).label("bucket")
-    status_rows = session.execute(
-        select(bucket, func.count())
-        .where(
-            *_call_filter(report),
-            Call.customer_id.is_not(None),
-            _open_job_at_call(filters.manager_id),
-        )
-        .group_by(bucket)
-    ).all()
-    status = _by_bucket(period, status_rows)
+    if filters.manager_id:
+        # Only her jobs make a status call: read live (the roll-up counts anyone's jobs).
+        bucket = _bucket(period, Call.started_at).label("bucket")
+        status_rows = session.execute(
+            select(bucket, func.count())
+            .where(
+                *_call_filter(report),
+                Call.customer_id.is_not(None),
+                open_job_at_call(filters.manager_id),
+            )
+            .group_by(bucket)
+        ).all()
+        status = {day: int(n) for day, (n,) in _by_bucket(period, status_rows).items()}
+    else:
+        status = {day: m["status"] for day, m in report.facts.by_bucket.items()}
     calls = {
         row[0]: row[1]
         for row in report.tables["calls"].rows
@@ -255,7 +246,7 @@ def _status_calls(session: Session, report: Report, now: datetime) -> None:
     )
     total_status = total_emails = 0
     for day in period.buckets():
-        n_status = int(status.get(day, (0,))[0])
+        n_status = status.get(day, 0)
         n_emails = int(emails.get(day, (0,))[0])
         n_calls = calls[period.label(day)]
         total_status += n_status

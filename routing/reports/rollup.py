@@ -1,0 +1,218 @@
+"""The per-day roll-up of call figures: kept fresh on read, then added up for a period.
+
+A local day is rolled up once it has *settled*: it ended at least ``SETTLED_HOURS`` ago
+by both the caller's clock and the database's (the triggers of migration 0008 compare
+with the database's). Before reading, :func:`refresh` drops the rolled-up days that
+changed since (from ``call_day_changes``, and calls inserted into past days, found by
+id), then rolls up the period's settled days that are missing. Bulk-loaded history is
+therefore rolled up on demand, by the first report that covers it. Days that have not
+settled are read live from the calls table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from models import (
+    Call,
+    CallDayChange,
+    CallDayFigures,
+    CallDayLines,
+    CallRolledDay,
+    CallRollupState,
+)
+from models.call_rollup import SETTLED_HOURS
+
+from . import sql
+from .call_facts import CallFacts, call_groups, coordinator_condition, line_groups
+from .period import local_midnight
+
+CHUNK = 500  # ids or days per IN list
+LOCK_KEY = 7_436_001  # the advisory lock that serialises refreshes (PostgreSQL)
+
+
+def last_settled_day(session: Session, zone: ZoneInfo, now: datetime) -> date:
+    """The last local day whose calls started ``SETTLED_HOURS`` before both clocks."""
+    database_now = session.execute(select(func.now())).scalar_one()
+    if isinstance(database_now, str):  # SQLite: CURRENT_TIMESTAMP, naive UTC text
+        database_now = datetime.fromisoformat(database_now)
+    if database_now.tzinfo is None:
+        database_now = database_now.replace(tzinfo=UTC)
+    instant = min(now, database_now) - timedelta(hours=SETTLED_HOURS)
+    return instant.astimezone(zone).date() - timedelta(days=1)
+
+
+def refresh(session: Session, zone: ZoneInfo, first: date, last: date) -> None:
+    """Make the roll-up of local days ``first`` .. ``last`` (all settled) current."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+    key = zone.key
+    for model in (CallDayFigures, CallDayLines, CallRolledDay):
+        session.execute(delete(model).where(model.zone != key))
+    _forget_changed_days(session, zone)
+    rolled = set(
+        session.scalars(
+            select(CallRolledDay.day).where(
+                CallRolledDay.zone == key, CallRolledDay.day.between(first, last)
+            )
+        )
+    )
+    day, missing = first, []
+    while day <= last:
+        if day not in rolled:
+            missing.append(day)
+        day += timedelta(days=1)
+    for start, end in _runs(missing):
+        _roll_up(session, zone, start, end)
+
+
+def _forget_changed_days(session: Session, zone: ZoneInfo) -> None:
+    """Drop the rolled-up days the change log or newly inserted past calls touch."""
+    changes = session.execute(select(CallDayChange.id, CallDayChange.utc_day)).all()
+    utc_days = {sql.as_date(day) for _, day in changes}
+    if changes:
+        session.execute(delete(CallDayChange).where(CallDayChange.id <= max(i for i, _ in changes)))
+    state = session.get(CallRollupState, 1)
+    newest = session.scalar(select(func.max(Call.id))) or 0
+    if state is None:
+        session.add(CallRollupState(id=1, last_call_id=newest))
+    elif newest > state.last_call_id:
+        utc_bucket = sql.local_bucket(Call.started_at, "UTC", False)
+        utc_days |= {
+            sql.as_date(day)
+            for day in session.scalars(
+                select(utc_bucket).where(Call.id > state.last_call_id).group_by(utc_bucket)
+            )
+        }
+        state.last_call_id = newest
+    local_days = sorted({d for u in utc_days for d in _local_days_of_utc_day(u, zone)})
+    for i in range(0, len(local_days), CHUNK):
+        chunk = local_days[i : i + CHUNK]
+        for model in (CallDayFigures, CallDayLines, CallRolledDay):
+            session.execute(delete(model).where(model.zone == zone.key, model.day.in_(chunk)))
+    session.flush()
+
+
+def _local_days_of_utc_day(utc_day: date, zone: ZoneInfo) -> list[date]:
+    start = datetime(utc_day.year, utc_day.month, utc_day.day, tzinfo=UTC)
+    first = start.astimezone(zone).date()
+    last = (start + timedelta(days=1, microseconds=-1)).astimezone(zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) pairs."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _settled_conditions(zone: ZoneInfo, first: date, last: date) -> list:
+    return [
+        Call.started_at >= local_midnight(first, zone),
+        Call.started_at < local_midnight(last + timedelta(days=1), zone),
+        func.coalesce(Call.result, "") != "teleconference",
+    ]
+
+
+def _roll_up(session: Session, zone: ZoneInfo, first: date, last: date) -> None:
+    """Sum the calls of local days ``first`` .. ``last`` into roll-up rows."""
+    key = zone.key
+    bucket = sql.local_bucket(Call.started_at, key, False)
+    conditions = _settled_conditions(zone, first, last)
+    figures = [
+        {
+            "zone": key,
+            "day": sql.as_date(day),
+            "answered_by_id": answerer,
+            "disposed_by_id": disposer,
+            "result": result,
+            "outcome": outcome.name if outcome is not None else None,
+            "declined": bool(declined),
+            "full": bool(full),
+            "status_call": bool(status),
+            "calls": int(count),
+            "ring_sum": int(ring_sum or 0),
+            "ring_n": int(ring_n),
+            "talk_sum": int(talk_sum or 0),
+            "talk_n": int(talk_n),
+        }
+        for (
+            day,
+            answerer,
+            disposer,
+            result,
+            outcome,
+            declined,
+            full,
+            status,
+            count,
+            ring_sum,
+            ring_n,
+            talk_sum,
+            talk_n,
+        ) in session.execute(call_groups(bucket, conditions, None))
+    ]
+    lines = [
+        {
+            "zone": key,
+            "day": sql.as_date(day),
+            "line_id": line_id,
+            "answered_by_id": answerer,
+            "result": result,
+            "calls": int(count),
+        }
+        for day, line_id, answerer, result, count in session.execute(
+            line_groups(bucket, conditions, None)
+        )
+    ]
+    days = [{"zone": key, "day": first + timedelta(days=n)} for n in range((last - first).days + 1)]
+    for model, rows in ((CallDayFigures, figures), (CallDayLines, lines), (CallRolledDay, days)):
+        if rows:
+            session.execute(insert(model), rows)
+
+
+def add_rolled_up(
+    session: Session, facts: CallFacts, zone: ZoneInfo, first: date, last: date, week: bool
+) -> None:
+    """Add the rolled-up figures of local days ``first`` .. ``last`` to ``facts``."""
+    chosen = facts.coordinator_id
+    f = CallDayFigures
+    bucket = sql.week_of(f.day) if week else f.day
+    keys = (bucket, f.answered_by_id, f.disposed_by_id, f.result, f.outcome)
+    flags = (f.declined, f.full, f.status_call)
+    rows = session.execute(
+        select(
+            *keys,
+            *flags,
+            func.sum(f.calls),
+            func.sum(f.ring_sum),
+            func.sum(f.ring_n),
+            func.sum(f.talk_sum),
+            func.sum(f.talk_n),
+        )
+        .where(
+            f.zone == zone.key,
+            f.day.between(first, last),
+            *coordinator_condition(chosen, f.answered_by_id, f.disposed_by_id),
+        )
+        .group_by(*keys, *flags)
+    )
+    for day, answerer, disposer, result, outcome, *rest in rows:
+        facts.add_group(sql.as_date(day), answerer, disposer, result, outcome, rest[:3], rest[3:])
+    lines = CallDayLines
+    line_rows = session.execute(
+        select(lines.line_id, lines.answered_by_id, lines.result, func.sum(lines.calls))
+        .where(lines.zone == zone.key, lines.day.between(first, last))
+        .group_by(lines.line_id, lines.answered_by_id, lines.result)
+    )
+    for line_id, answerer, result, count in line_rows:
+        facts.add_line(line_id, answerer, result, int(count))
