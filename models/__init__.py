@@ -25,6 +25,7 @@ from .call import (
 from .call_rollup import (
     CallDayChange,
     CallDayFigures,
+    CallDayLineFigures,
     CallDayLines,
     CallRolledDay,
     CallRollupState,
@@ -52,6 +53,7 @@ from .outbox import EmailEvent, EmailStatus, OutboundEmail
 __all__ = [
     "CallDayChange",
     "CallDayFigures",
+    "CallDayLineFigures",
     "CallDayLines",
     "CallRolledDay",
     "CallRollupState",

@@ -23,11 +23,8 @@ from .base import Base
 SETTLED_HOURS = 24
 
 
-class CallDayFigures(Base):
-    """The calls of one local day that share every key, and their sums."""
-
-    __tablename__ = "call_day_figures"
-    __table_args__ = (Index("ix_call_day_figures_zone_day", "zone", "day"),)
+class _Figures:
+    """The keys and sums of a group of calls of one local day."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     zone: Mapped[str] = mapped_column(String(64))
@@ -49,8 +46,24 @@ class CallDayFigures(Base):
     talk_n: Mapped[int] = mapped_column(Integer)
 
 
+class CallDayFigures(_Figures, Base):
+    """The calls of one local day that share every key, and their sums (all lines)."""
+
+    __tablename__ = "call_day_figures"
+    __table_args__ = (Index("ix_call_day_figures_zone_day", "zone", "day"),)
+
+
+class CallDayLineFigures(_Figures, Base):
+    """The same, line by line: what the report reads when one line is chosen."""
+
+    __tablename__ = "call_day_line_figures"
+    __table_args__ = (Index("ix_call_day_line_figures_zone_line_day", "zone", "line_id", "day"),)
+
+    line_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class CallDayLines(Base):
-    """Calls of one local day per line and answerer, by result."""
+    """Calls of one local day per line and answerer, by result (the by-line table)."""
 
     __tablename__ = "call_day_lines"
     __table_args__ = (Index("ix_call_day_lines_zone_day", "zone", "day"),)

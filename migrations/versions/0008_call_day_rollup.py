@@ -5,7 +5,7 @@ Revises: 0007
 Create Date: 2026-12-01 18:30:00.000000
 
 The per-day roll-up of call figures the reports read (``call_day_figures``,
-``call_day_lines``, ``call_rolled_days``, ``call_rollup_state``) and the log of changes
+``call_day_line_figures``, ``call_day_lines``, ``call_rolled_days``, ``call_rollup_state``) and the log of changes
 that make a rolled-up day stale (``call_day_changes``), written by triggers on calls,
 customers and jobs. The triggers fire only for calls that started more than a day ago
 (and jobs and customers that touch them): the incoming call's INSERT has none.
@@ -257,6 +257,30 @@ def upgrade() -> None:
     with op.batch_alter_table('call_day_figures', schema=None) as batch_op:
         batch_op.create_index('ix_call_day_figures_zone_day', ['zone', 'day'], unique=False)
 
+    op.create_table('call_day_line_figures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('zone', sa.String(length=64), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('disposed_by_id', sa.Integer(), nullable=True),
+    sa.Column('result', sa.String(length=20), nullable=True),
+    sa.Column('outcome', sa.String(length=30), nullable=True),
+    sa.Column('declined', sa.Boolean(), nullable=False),
+    sa.Column('full', sa.Boolean(), nullable=False),
+    sa.Column('status_call', sa.Boolean(), nullable=False),
+    sa.Column('calls', sa.Integer(), nullable=False),
+    sa.Column('ring_sum', sa.BigInteger(), nullable=False),
+    sa.Column('ring_n', sa.Integer(), nullable=False),
+    sa.Column('talk_sum', sa.BigInteger(), nullable=False),
+    sa.Column('talk_n', sa.Integer(), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_day_line_figures'))
+    )
+    with op.batch_alter_table('call_day_line_figures', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_call_day_line_figures_zone_line_day', ['zone', 'line_id', 'day'], unique=False
+        )
+
     op.create_table('call_day_lines',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('zone', sa.String(length=64), nullable=False),
@@ -294,6 +318,9 @@ def downgrade() -> None:
     with op.batch_alter_table('call_day_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_call_day_lines_zone_day')
     op.drop_table('call_day_lines')
+    with op.batch_alter_table('call_day_line_figures', schema=None) as batch_op:
+        batch_op.drop_index('ix_call_day_line_figures_zone_line_day')
+    op.drop_table('call_day_line_figures')
     with op.batch_alter_table('call_day_figures', schema=None) as batch_op:
         batch_op.drop_index('ix_call_day_figures_zone_day')
     op.drop_table('call_day_figures')

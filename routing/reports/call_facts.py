@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import Call, CallResult, Customer, Job, JobStatus, Outcome
 
@@ -74,24 +75,68 @@ def _outcome(value) -> Outcome | None:
     return Outcome[value]
 
 
-def open_job_at_call(manager_id: int | None = None):
-    """A job of the caller's that was open when the call started (delivered or cancelled later).
-
-    A cancelled job has no cancellation time of its own: its last update stands for it.
-    """
-    closed_at = case(
+def _closed_at():
+    """When a job stopped being open: delivered, or cancelled (its last update stands for
+    the cancellation, which has no time of its own); NULL while open."""
+    return case(
         (Job.status == JobStatus.DELIVERED, Job.delivered_at),
         (Job.status == JobStatus.CANCELLED, Job.updated_at),
         else_=None,
     )
+
+
+def open_job_at_call(manager_id: int | None = None):
+    """A job of the caller's that was open when the call started (delivered or cancelled later)."""
     conditions = [
         Job.customer_id == Call.customer_id,
         Job.created_at <= Call.started_at,
-        or_(closed_at.is_(None), closed_at > Call.started_at),
+        or_(_closed_at().is_(None), _closed_at() > Call.started_at),
     ]
     if manager_id:
         conditions.append(Job.account_manager_id == manager_id)
     return exists().where(*conditions)
+
+
+def _flags(bulk: tuple[datetime, datetime, int | None] | None) -> tuple:
+    """Declined, details complete and status call, as 0/1 per call.
+
+    For a few days' calls each is a lookup per call. For ``bulk``, a long range, the
+    database builds each set once instead: the complete customers' ids and the ids of
+    the range's calls made while a job was open, both hashed and probed per call.
+    """
+    answered = Call.result == CallResult.ANSWERED.value
+    declined = case((Call.caller_declined.is_(True), 1), else_=0)
+    if bulk is None:
+        complete = exists().where(Customer.id == Call.customer_id, *_complete(Customer))
+        full = case((answered & complete, 1), else_=0)
+        status = case((Call.customer_id.is_not(None) & open_job_at_call(), 1), else_=0)
+        return declined, full, status
+    complete_ids = select(Customer.id).where(*_complete(Customer))
+    full = case((answered & Call.customer_id.in_(complete_ids), 1), else_=0)
+    other = aliased(Call)
+    start, end, line_id = bulk
+    status_ids = (
+        select(other.id)
+        .join(Job, Job.customer_id == other.customer_id)
+        .where(
+            other.started_at >= start,
+            other.started_at < end,
+            Job.created_at <= other.started_at,
+            or_(_closed_at().is_(None), _closed_at() > other.started_at),
+        )
+    )
+    if line_id:
+        status_ids = status_ids.where(other.line_id == line_id)
+    status = case((Call.id.in_(status_ids), 1), else_=0)
+    return declined, full, status
+
+
+def _complete(customer) -> list:
+    return [
+        func.coalesce(customer.name, "") != "",
+        func.coalesce(customer.email, "") != "",
+        func.coalesce(customer.phone, "") != "",
+    ]
 
 
 def coordinator_condition(coordinator_id: int | None, answered, disposed) -> list:
@@ -100,30 +145,22 @@ def coordinator_condition(coordinator_id: int | None, answered, disposed) -> lis
     return [or_(answered == coordinator_id, disposed == coordinator_id)]
 
 
-def call_groups(bucket, conditions, coordinator_id: int | None):
+def call_groups(bucket, conditions, coordinator_id: int | None, bulk=None, by_line=False):
     """The calls matching ``conditions`` grouped by what the figures tell apart.
 
     Period, answerer, disposer, result, outcome, declined, details complete and status
     call, with five sums: the database reads each call once, Python adds the groups up
-    into every table.
+    into every table. ``bulk``: the (start, end, line) of a long range (see :func:`_flags`);
+    ``by_line``: the line is a key too, after the period.
     """
-    answered = Call.result == CallResult.ANSWERED.value
-    # An uncorrelated IN: PostgreSQL hashes the complete customers' ids once and probes it
-    # for answered calls only, cheaper than joining every call to its customer.
-    complete = select(Customer.id).where(
-        func.coalesce(Customer.name, "") != "",
-        func.coalesce(Customer.email, "") != "",
-        func.coalesce(Customer.phone, "") != "",
-    )
     keys = (
         bucket,
+        *((Call.line_id,) if by_line else ()),
         Call.answered_by_id,
         Call.disposed_by_id,
         Call.result,
         Call.outcome,
-        case((Call.caller_declined.is_(True), 1), else_=0),
-        case((answered & Call.customer_id.in_(complete), 1), else_=0),
-        case((Call.customer_id.is_not(None) & open_job_at_call(), 1), else_=0),
+        *_flags(bulk),
     )
     return (
         select(
@@ -155,11 +192,11 @@ def line_groups(bucket, conditions, coordinator_id: int | None):
     )
 
 
-def live_call_facts(session: Session, facts: CallFacts, bucket, conditions) -> None:
+def live_call_facts(session: Session, facts: CallFacts, bucket, conditions, bulk=None) -> None:
     """Add the calls matching ``conditions``, read from the calls table, to ``facts``."""
     chosen = facts.coordinator_id
     for day, answerer, disposer, result, outcome, *flags_and_sums in session.execute(
-        call_groups(bucket, conditions, chosen)
+        call_groups(bucket, conditions, chosen, bulk)
     ):
         facts.add_group(
             sql.as_date(day),

@@ -21,17 +21,20 @@ from models import (
     Call,
     CallDayChange,
     CallDayFigures,
+    CallDayLineFigures,
     CallDayLines,
+    CallResult,
     CallRolledDay,
     CallRollupState,
 )
 from models.call_rollup import SETTLED_HOURS
 
 from . import sql
-from .call_facts import CallFacts, call_groups, coordinator_condition, line_groups
+from .call_facts import CallFacts, call_groups, coordinator_condition
 from .period import local_midnight
 
 CHUNK = 500  # ids or days per IN list
+INSERT_BATCH = 5000
 LOCK_KEY = 7_436_001  # the advisory lock that serialises refreshes (PostgreSQL)
 
 
@@ -51,8 +54,14 @@ def refresh(session: Session, zone: ZoneInfo, first: date, last: date) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
     key = zone.key
-    for model in (CallDayFigures, CallDayLines, CallRolledDay):
-        session.execute(delete(model).where(model.zone != key))
+    if session.scalar(select(CallRolledDay.zone).where(CallRolledDay.zone != key).limit(1)):
+        for model in (
+            CallDayFigures,
+            CallDayLineFigures,
+            CallDayLines,
+            CallRolledDay,
+        ):  # the zone was changed
+            session.execute(delete(model).where(model.zone != key))
     _forget_changed_days(session, zone)
     rolled = set(
         session.scalars(
@@ -92,7 +101,7 @@ def _forget_changed_days(session: Session, zone: ZoneInfo) -> None:
     local_days = sorted({d for u in utc_days for d in _local_days_of_utc_day(u, zone)})
     for i in range(0, len(local_days), CHUNK):
         chunk = local_days[i : i + CHUNK]
-        for model in (CallDayFigures, CallDayLines, CallRolledDay):
+        for model in (CallDayFigures, CallDayLineFigures, CallDayLines, CallRolledDay):
             session.execute(delete(model).where(model.zone == zone.key, model.day.in_(chunk)))
     session.flush()
 
@@ -115,104 +124,99 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def _settled_conditions(zone: ZoneInfo, first: date, last: date) -> list:
-    return [
-        Call.started_at >= local_midnight(first, zone),
-        Call.started_at < local_midnight(last + timedelta(days=1), zone),
-        func.coalesce(Call.result, "") != "teleconference",
-    ]
+FIGURE_KEYS = (
+    "day",
+    "line_id",
+    "answered_by_id",
+    "disposed_by_id",
+    "result",
+    "outcome",
+    "declined",
+    "full",
+    "status_call",
+)
+SUMS = ("calls", "ring_sum", "ring_n", "talk_sum", "talk_n")
 
 
 def _roll_up(session: Session, zone: ZoneInfo, first: date, last: date) -> None:
-    """Sum the calls of local days ``first`` .. ``last`` into roll-up rows."""
+    """Sum the calls of local days ``first`` .. ``last`` into roll-up rows.
+
+    One grouped pass by line and every other key; the line-free figures and the by-line
+    counts are sums of its groups.
+    """
     key = zone.key
+    start, end = local_midnight(first, zone), local_midnight(last + timedelta(days=1), zone)
+    conditions = [
+        Call.started_at >= start,
+        Call.started_at < end,
+        func.coalesce(Call.result, "") != CallResult.TELECONFERENCE.value,
+    ]
     bucket = sql.local_bucket(Call.started_at, key, False)
-    conditions = _settled_conditions(zone, first, last)
-    figures = [
-        {
-            "zone": key,
-            "day": sql.as_date(day),
-            "answered_by_id": answerer,
-            "disposed_by_id": disposer,
-            "result": result,
-            "outcome": outcome.name if outcome is not None else None,
-            "declined": bool(declined),
-            "full": bool(full),
-            "status_call": bool(status),
-            "calls": int(count),
-            "ring_sum": int(ring_sum or 0),
-            "ring_n": int(ring_n),
-            "talk_sum": int(talk_sum or 0),
-            "talk_n": int(talk_n),
-        }
-        for (
-            day,
-            answerer,
-            disposer,
-            result,
-            outcome,
-            declined,
-            full,
-            status,
-            count,
-            ring_sum,
-            ring_n,
-            talk_sum,
-            talk_n,
-        ) in session.execute(call_groups(bucket, conditions, None))
-    ]
-    lines = [
-        {
-            "zone": key,
-            "day": sql.as_date(day),
-            "line_id": line_id,
-            "answered_by_id": answerer,
-            "result": result,
-            "calls": int(count),
-        }
-        for day, line_id, answerer, result, count in session.execute(
-            line_groups(bucket, conditions, None)
-        )
-    ]
+    by_line = []
+    for row in session.execute(call_groups(bucket, conditions, None, (start, end, None), True)):
+        keys = dict(zip(FIGURE_KEYS, row[: len(FIGURE_KEYS)], strict=True))
+        keys["day"] = sql.as_date(keys["day"])
+        keys["outcome"] = keys["outcome"].name if keys["outcome"] is not None else None
+        for flag in ("declined", "full", "status_call"):
+            keys[flag] = bool(keys[flag])
+        sums = [int(v or 0) for v in row[len(FIGURE_KEYS) :]]
+        by_line.append({"zone": key, **keys, **dict(zip(SUMS, sums, strict=True))})
+    figures: dict[tuple, dict] = {}
+    lines: dict[tuple, dict] = {}
+    for row in by_line:
+        whole = tuple(row[k] for k in FIGURE_KEYS if k != "line_id")
+        if whole not in figures:
+            figures[whole] = {k: v for k, v in row.items() if k != "line_id"}
+        else:
+            for name in SUMS:
+                figures[whole][name] += row[name]
+        line_key = (row["day"], row["line_id"], row["answered_by_id"], row["result"])
+        counted = lines.setdefault(line_key, {"zone": key, "calls": 0})
+        counted.update(zip(("day", "line_id", "answered_by_id", "result"), line_key, strict=True))
+        counted["calls"] += row["calls"]
     days = [{"zone": key, "day": first + timedelta(days=n)} for n in range((last - first).days + 1)]
-    for model, rows in ((CallDayFigures, figures), (CallDayLines, lines), (CallRolledDay, days)):
-        if rows:
-            session.execute(insert(model), rows)
+    for model, rows in (
+        (CallDayLineFigures, by_line),
+        (CallDayFigures, list(figures.values())),
+        (CallDayLines, list(lines.values())),
+        (CallRolledDay, days),
+    ):
+        for i in range(0, len(rows), INSERT_BATCH):
+            session.execute(insert(model), rows[i : i + INSERT_BATCH])
 
 
 def add_rolled_up(
-    session: Session, facts: CallFacts, zone: ZoneInfo, first: date, last: date, week: bool
+    session: Session,
+    facts: CallFacts,
+    zone: ZoneInfo,
+    days: tuple[date, date],
+    week: bool,
+    line_id: int | None,
 ) -> None:
-    """Add the rolled-up figures of local days ``first`` .. ``last`` to ``facts``."""
+    """Add the rolled-up figures of local days ``days`` (first, last) to ``facts``."""
     chosen = facts.coordinator_id
-    f = CallDayFigures
+    f = CallDayLineFigures if line_id else CallDayFigures
+    where = [f.zone == zone.key, f.day.between(*days)]
+    if line_id:
+        where.append(CallDayLineFigures.line_id == line_id)
     bucket = sql.week_of(f.day) if week else f.day
     keys = (bucket, f.answered_by_id, f.disposed_by_id, f.result, f.outcome)
     flags = (f.declined, f.full, f.status_call)
     rows = session.execute(
-        select(
-            *keys,
-            *flags,
-            func.sum(f.calls),
-            func.sum(f.ring_sum),
-            func.sum(f.ring_n),
-            func.sum(f.talk_sum),
-            func.sum(f.talk_n),
-        )
-        .where(
-            f.zone == zone.key,
-            f.day.between(first, last),
-            *coordinator_condition(chosen, f.answered_by_id, f.disposed_by_id),
-        )
+        select(*keys, *flags, *(func.sum(getattr(f, name)) for name in SUMS))
+        .where(*where, *coordinator_condition(chosen, f.answered_by_id, f.disposed_by_id))
         .group_by(*keys, *flags)
     )
     for day, answerer, disposer, result, outcome, *rest in rows:
         facts.add_group(sql.as_date(day), answerer, disposer, result, outcome, rest[:3], rest[3:])
     lines = CallDayLines
+    where = [lines.zone == zone.key, lines.day.between(*days)]
+    if line_id:
+        where.append(lines.line_id == line_id)
     line_rows = session.execute(
         select(lines.line_id, lines.answered_by_id, lines.result, func.sum(lines.calls))
-        .where(lines.zone == zone.key, lines.day.between(first, last))
+        .where(*where)
         .group_by(lines.line_id, lines.answered_by_id, lines.result)
     )
-    for line_id, answerer, result, count in line_rows:
-        facts.add_line(line_id, answerer, result, int(count))
+    for line, answerer, result, count in line_rows:
+        facts.add_line(line, answerer, result, int(count))

@@ -46,6 +46,8 @@ __all__ = ["Filters", "Granularity", "InvalidPeriod", "Period", "Report", "build
 
 ETA_EMAIL_KINDS = ("introduction", "eta-change")
 LOW_RATING = 2
+# Live over more days than this, the call flags are built as sets rather than looked up.
+BULK_DAYS = 7
 
 
 @dataclass
@@ -110,27 +112,32 @@ def _call_filter(report: Report, *, coordinator_column=None):
 
 
 def _call_facts(session: Session, report: Report, now: datetime) -> None:
-    """Settled days from the roll-up (no line chosen: it does not keep calls by line and
-    answerer together), the rest live from the calls table."""
+    """Settled days from the roll-up, the days after them live from the calls table."""
     period, filters = report.period, report.filters
     facts = CallFacts(coordinator_id=filters.coordinator_id)
     live_from = period.first
-    if not filters.line_id:
-        settled = min(period.last, rollup.last_settled_day(session, period.timezone, now))
-        if settled >= period.first:
-            rollup.refresh(session, period.timezone, period.first, settled)
-            week = period.granularity is Granularity.WEEK
-            rollup.add_rolled_up(session, facts, period.timezone, period.first, settled, week)
-            live_from = settled + timedelta(days=1)
+    settled = min(period.last, rollup.last_settled_day(session, period.timezone, now))
+    if settled >= period.first:
+        rollup.refresh(session, period.timezone, period.first, settled)
+        week = period.granularity is Granularity.WEEK
+        days = (period.first, settled)
+        rollup.add_rolled_up(session, facts, period.timezone, days, week, filters.line_id)
+        live_from = settled + timedelta(days=1)
     if live_from <= period.last:
+        start = local_midnight(live_from, period.timezone)
         conditions = [
-            Call.started_at >= local_midnight(live_from, period.timezone),
+            Call.started_at >= start,
             Call.started_at < period.end,
             func.coalesce(Call.result, "") != CallResult.TELECONFERENCE.value,
         ]
         if filters.line_id:
             conditions.append(Call.line_id == filters.line_id)
-        live_call_facts(session, facts, _bucket(period, Call.started_at), conditions)
+        bulk = (
+            (start, period.end, filters.line_id)
+            if (period.last - live_from).days > BULK_DAYS
+            else None
+        )
+        live_call_facts(session, facts, _bucket(period, Call.started_at), conditions, bulk)
     report.facts = facts
 
 
