@@ -35,6 +35,9 @@ from .period import local_midnight
 
 CHUNK = 500  # ids or days per IN list
 INSERT_BATCH = 5000
+# Days rolled up per statement: a year of history in month-sized statements, each well
+# within the report's statement timeout.
+RUN_DAYS = 31
 LOCK_KEY = 7_436_001  # the advisory lock that serialises refreshes (PostgreSQL)
 
 
@@ -114,10 +117,10 @@ def _local_days_of_utc_day(utc_day: date, zone: ZoneInfo) -> list[date]:
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive days as (first, last) pairs."""
+    """Consecutive days as (first, last) pairs of at most ``RUN_DAYS`` days each."""
     runs: list[tuple[date, date]] = []
     for day in days:
-        if runs and runs[-1][1] + timedelta(days=1) == day:
+        if runs and runs[-1][1] + timedelta(days=1) == day and (day - runs[-1][0]).days < RUN_DAYS:
             runs[-1] = (runs[-1][0], day)
         else:
             runs.append((day, day))
