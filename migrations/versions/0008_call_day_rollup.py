@@ -8,7 +8,8 @@ The per-day roll-up of call figures the reports read (``call_day_figures``,
 ``call_day_line_figures``, ``call_day_lines``, ``call_rolled_days``, ``call_rollup_state``) and the log of changes
 that make a rolled-up day stale (``call_day_changes``), written by triggers on calls,
 customers and jobs. The triggers fire only for calls that started more than a day ago
-(and jobs and customers that touch them): the incoming call's INSERT has none.
+(and jobs and customers that touch them): the incoming call's INSERT has none. Two
+partial indexes of open jobs (each account manager's load, bookings per day).
 """
 from collections.abc import Sequence
 
@@ -304,6 +305,16 @@ def upgrade() -> None:
     sa.Column('last_call_id', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_call_rollup_state'))
     )
+    open_jobs = sa.text("status IN ('OPEN', 'IN_PROGRESS')")
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_jobs_open_manager', ['account_manager_id'], unique=False,
+            postgresql_where=open_jobs, sqlite_where=open_jobs,
+        )
+        batch_op.create_index(
+            'ix_jobs_open_eta_date', ['eta_date'], unique=False, postgresql_include=['id'],
+            postgresql_where=open_jobs, sqlite_where=open_jobs,
+        )
     statements = PG_UP if op.get_bind().dialect.name == "postgresql" else LITE_UP
     for statement in statements:
         op.execute(statement)
@@ -313,6 +324,9 @@ def downgrade() -> None:
     statements = PG_DOWN if op.get_bind().dialect.name == "postgresql" else LITE_DOWN
     for statement in statements:
         op.execute(statement)
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_open_eta_date')
+        batch_op.drop_index('ix_jobs_open_manager')
     op.drop_table('call_rollup_state')
     op.drop_table('call_rolled_days')
     with op.batch_alter_table('call_day_lines', schema=None) as batch_op:
