@@ -27,6 +27,7 @@ from .call_rollup import (
     CallDayFigures,
     CallDayLineFigures,
     CallDayLines,
+    CallDayManagerStatus,
     CallRolledDay,
     CallRollupState,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "CallDayFigures",
     "CallDayLineFigures",
     "CallDayLines",
+    "CallDayManagerStatus",
     "CallRolledDay",
     "CallRollupState",
     "OPEN_JOB_STATUSES",

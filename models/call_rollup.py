@@ -4,9 +4,10 @@ A closed local day (in the organisation's zone) is summed once into a few small 
 reports add those up and read only the days still open live. The roll-up never goes
 stale silently: database triggers (migration 0008) write a :class:`CallDayChange` for
 every change that could alter a rolled-up day's figures (a past call updated or deleted,
-a customer's details becoming complete or incomplete, a job opened, closed or moved), and
-calls inserted into past days are found by their id (``CallRollupState.last_call_id``).
-Incoming calls start today, which is read live, so the call's INSERT gets no extra work.
+a customer's details becoming complete or incomplete, a job opened, closed, moved or
+handed to another account manager), and calls inserted into past days are found by
+their id (``CallRollupState.last_call_id``). Incoming calls start today, which is read
+live, so the call's INSERT gets no extra work.
 """
 
 from __future__ import annotations
@@ -74,6 +75,24 @@ class CallDayLines(Base):
     line_id: Mapped[int | None] = mapped_column(Integer)
     answered_by_id: Mapped[int | None] = mapped_column(Integer)
     result: Mapped[str | None] = mapped_column(String(20))
+    calls: Mapped[int] = mapped_column(Integer)
+
+
+class CallDayManagerStatus(Base):
+    """Status calls of one local day per account manager (whose job was open at the
+    call), line and answerer: the status calls when one account manager is chosen."""
+
+    __tablename__ = "call_day_manager_status"
+    __table_args__ = (
+        Index("ix_call_day_manager_status_zone_manager_day", "zone", "manager_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    manager_id: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[int | None] = mapped_column(Integer)
+    answered_by_id: Mapped[int | None] = mapped_column(Integer)
     calls: Mapped[int] = mapped_column(Integer)
 
 

@@ -5,7 +5,7 @@ Revises: 0007
 Create Date: 2026-12-01 18:30:00.000000
 
 The per-day roll-up of call figures the reports read (``call_day_figures``,
-``call_day_line_figures``, ``call_day_lines``, ``call_rolled_days``, ``call_rollup_state``) and the log of changes
+``call_day_line_figures``, ``call_day_lines``, ``call_day_manager_status``, ``call_rolled_days``, ``call_rollup_state``) and the log of changes
 that make a rolled-up day stale (``call_day_changes``), written by triggers on calls,
 customers and jobs. The triggers fire only for calls that started more than a day ago
 (and jobs and customers that touch them): the incoming call's INSERT has none. Two
@@ -93,7 +93,8 @@ PG_UP = [
         since timestamptz;
     BEGIN
         IF TG_OP = 'UPDATE' AND OLD.customer_id = NEW.customer_id
-                AND OLD.created_at = NEW.created_at THEN
+                AND OLD.created_at = NEW.created_at
+                AND OLD.account_manager_id IS NOT DISTINCT FROM NEW.account_manager_id THEN
             since := LEAST({_pg_closed('OLD')}, {_pg_closed('NEW')});
             INSERT INTO call_day_changes (utc_day)
             SELECT DISTINCT {PG_DAY.format('calls')} FROM calls
@@ -123,8 +124,9 @@ PG_UP = [
     """,
     f"""
     CREATE TRIGGER jobs_day_changed_update AFTER UPDATE ON jobs FOR EACH ROW
-    WHEN ((OLD.customer_id, OLD.created_at, {_pg_closed('OLD')})
-          IS DISTINCT FROM (NEW.customer_id, NEW.created_at, {_pg_closed('NEW')}))
+    WHEN ((OLD.customer_id, OLD.created_at, OLD.account_manager_id, {_pg_closed('OLD')})
+          IS DISTINCT FROM
+          (NEW.customer_id, NEW.created_at, NEW.account_manager_id, {_pg_closed('NEW')}))
     EXECUTE FUNCTION call_day_changed_by_job()
     """,
     """
@@ -209,6 +211,7 @@ LITE_UP = [
     f"""
     CREATE TRIGGER jobs_day_changed_update AFTER UPDATE ON jobs FOR EACH ROW
     WHEN OLD.customer_id IS NOT NEW.customer_id OR OLD.created_at IS NOT NEW.created_at
+      OR OLD.account_manager_id IS NOT NEW.account_manager_id
       OR {_lite_closed('OLD')} IS NOT {_lite_closed('NEW')}
     BEGIN{_lite_customer_days('OLD', 'min(OLD.created_at, NEW.created_at)')}{
         _lite_customer_days('NEW', 'min(OLD.created_at, NEW.created_at)')}
@@ -295,6 +298,22 @@ def upgrade() -> None:
     with op.batch_alter_table('call_day_lines', schema=None) as batch_op:
         batch_op.create_index('ix_call_day_lines_zone_day', ['zone', 'day'], unique=False)
 
+    op.create_table('call_day_manager_status',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('zone', sa.String(length=64), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('manager_id', sa.Integer(), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('calls', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_day_manager_status'))
+    )
+    with op.batch_alter_table('call_day_manager_status', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_call_day_manager_status_zone_manager_day', ['zone', 'manager_id', 'day'],
+            unique=False,
+        )
+
     op.create_table('call_rolled_days',
     sa.Column('zone', sa.String(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -329,6 +348,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_jobs_open_manager')
     op.drop_table('call_rollup_state')
     op.drop_table('call_rolled_days')
+    with op.batch_alter_table('call_day_manager_status', schema=None) as batch_op:
+        batch_op.drop_index('ix_call_day_manager_status_zone_manager_day')
+    op.drop_table('call_day_manager_status')
     with op.batch_alter_table('call_day_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_call_day_lines_zone_day')
     op.drop_table('call_day_lines')

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -46,6 +46,8 @@ class CallFacts:
     by_answerer: dict = field(default_factory=lambda: defaultdict(Metrics))
     by_disposer: dict = field(default_factory=lambda: defaultdict(Metrics))
     coordinator_id: int | None = None
+    # The last day read from the roll-up (None: every day was read live).
+    rolled_through: date | None = None
 
     def add_group(self, day, answerer, disposer, result, outcome, flags, sums) -> None:
         """One group of identical calls (``flags``: declined, full, status; ``sums``:
@@ -175,6 +177,24 @@ def call_groups(bucket, conditions, coordinator_id: int | None, bulk=None, by_li
             *conditions,
             *coordinator_condition(coordinator_id, Call.answered_by_id, Call.disposed_by_id),
         )
+        .group_by(*keys)
+    )
+
+
+def manager_status_groups(bucket, conditions):
+    """Status calls per period, account manager (of a job open at the call), line and
+    answerer; a call counts once for each manager who had a job of the caller's open."""
+    keys = (bucket, Job.account_manager_id, Call.line_id, Call.answered_by_id)
+    return (
+        select(*keys, func.count(func.distinct(Call.id)))
+        .select_from(Call)
+        .join(
+            Job,
+            (Job.customer_id == Call.customer_id)
+            & (Job.created_at <= Call.started_at)
+            & or_(_closed_at().is_(None), _closed_at() > Call.started_at),
+        )
+        .where(*conditions, Job.account_manager_id.is_not(None))
         .group_by(*keys)
     )
 

@@ -3,6 +3,7 @@ coordinator; all from the period's call facts (roll-up and live)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ from models import (
     User,
 )
 
-from . import rollup
+from . import rollup, sql
 from .call_facts import RESULTS, CallFacts, Metrics, live_call_facts, open_job_at_call
 from .period import Granularity, local_midnight
 from .report import Report, by_bucket, period_bucket
@@ -55,6 +56,7 @@ def call_facts(session: Session, report: Report, now: datetime) -> None:
         days = (period.first, settled)
         rollup.add_rolled_up(session, facts, period.timezone, days, week, filters.line_id)
         live_from = settled + timedelta(days=1)
+        facts.rolled_through = settled
     if live_from <= period.last:
         start = local_midnight(live_from, period.timezone)
         conditions = [
@@ -138,21 +140,40 @@ def outcomes(session: Session, report: Report, now: datetime) -> None:
     report.tables["outcomes"] = table
 
 
+def _her_status_calls(session: Session, report: Report) -> dict:
+    """Status calls about one account manager's jobs: settled days from the roll-up, the
+    days after them live."""
+    period, filters = report.period, report.filters
+    status: dict = defaultdict(int)
+    live_start = period.start
+    rolled = report.facts.rolled_through
+    if rolled is not None:
+        week = period.granularity is Granularity.WEEK
+        for day, n in rollup.manager_status_calls(
+            session, period.timezone, (period.first, rolled), week, filters
+        ):
+            status[sql.as_date(day)] += int(n)
+        live_start = local_midnight(rolled + timedelta(days=1), period.timezone)
+    bucket = period_bucket(period, Call.started_at).label("bucket")
+    status_rows = session.execute(
+        select(bucket, func.count())
+        .where(
+            *_call_filter(report),
+            Call.started_at >= live_start,
+            Call.customer_id.is_not(None),
+            open_job_at_call(filters.manager_id),
+        )
+        .group_by(bucket)
+    )
+    for day, n in status_rows:
+        status[sql.as_date(day)] += int(n)
+    return status
+
+
 def status_calls(session: Session, report: Report, now: datetime) -> None:
     period, filters = report.period, report.filters
     if filters.manager_id:
-        # Only her jobs make a status call: read live (the roll-up counts anyone's jobs).
-        bucket = period_bucket(period, Call.started_at).label("bucket")
-        status_rows = session.execute(
-            select(bucket, func.count())
-            .where(
-                *_call_filter(report),
-                Call.customer_id.is_not(None),
-                open_job_at_call(filters.manager_id),
-            )
-            .group_by(bucket)
-        ).all()
-        status = {day: int(n) for day, (n,) in by_bucket(period, status_rows).items()}
+        status = _her_status_calls(session, report)
     else:
         status = {day: m["status"] for day, m in report.facts.by_bucket.items()}
     calls = {

@@ -23,6 +23,7 @@ from models import (
     CallDayFigures,
     CallDayLineFigures,
     CallDayLines,
+    CallDayManagerStatus,
     CallResult,
     CallRolledDay,
     CallRollupState,
@@ -30,9 +31,16 @@ from models import (
 from models.call_rollup import SETTLED_HOURS
 
 from . import sql
-from .call_facts import CallFacts, call_groups, coordinator_condition
+from .call_facts import CallFacts, call_groups, coordinator_condition, manager_status_groups
 from .period import local_midnight
 
+ROLLUP_MODELS = (
+    CallDayFigures,
+    CallDayLineFigures,
+    CallDayLines,
+    CallDayManagerStatus,
+    CallRolledDay,
+)
 CHUNK = 500  # ids or days per IN list
 INSERT_BATCH = 5000
 # Days rolled up per statement: a year of history in month-sized statements, each well
@@ -58,12 +66,7 @@ def refresh(session: Session, zone: ZoneInfo, first: date, last: date) -> None:
         session.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
     key = zone.key
     if session.scalar(select(CallRolledDay.zone).where(CallRolledDay.zone != key).limit(1)):
-        for model in (
-            CallDayFigures,
-            CallDayLineFigures,
-            CallDayLines,
-            CallRolledDay,
-        ):  # the zone was changed
+        for model in ROLLUP_MODELS:  # the zone was changed
             session.execute(delete(model).where(model.zone != key))
     _forget_changed_days(session, zone)
     rolled = set(
@@ -104,7 +107,7 @@ def _forget_changed_days(session: Session, zone: ZoneInfo) -> None:
     local_days = sorted({d for u in utc_days for d in _local_days_of_utc_day(u, zone)})
     for i in range(0, len(local_days), CHUNK):
         chunk = local_days[i : i + CHUNK]
-        for model in (CallDayFigures, CallDayLineFigures, CallDayLines, CallRolledDay):
+        for model in ROLLUP_MODELS:
             session.execute(delete(model).where(model.zone == zone.key, model.day.in_(chunk)))
     session.flush()
 
@@ -177,8 +180,22 @@ def _roll_up(session: Session, zone: ZoneInfo, first: date, last: date) -> None:
         counted = lines.setdefault(line_key, {"zone": key, "calls": 0})
         counted.update(zip(("day", "line_id", "answered_by_id", "result"), line_key, strict=True))
         counted["calls"] += row["calls"]
+    managers = [
+        {
+            "zone": key,
+            "day": sql.as_date(day),
+            "manager_id": manager_id,
+            "line_id": line_id,
+            "answered_by_id": answerer,
+            "calls": int(count),
+        }
+        for day, manager_id, line_id, answerer, count in session.execute(
+            manager_status_groups(bucket, conditions)
+        )
+    ]
     days = [{"zone": key, "day": first + timedelta(days=n)} for n in range((last - first).days + 1)]
     for model, rows in (
+        (CallDayManagerStatus, managers),
         (CallDayLineFigures, by_line),
         (CallDayFigures, list(figures.values())),
         (CallDayLines, list(lines.values())),
@@ -223,3 +240,16 @@ def add_rolled_up(
     )
     for line, answerer, result, count in line_rows:
         facts.add_line(line, answerer, result, int(count))
+
+
+def manager_status_calls(session: Session, zone: ZoneInfo, days: tuple[date, date], week, filters):
+    """(period, status calls) about ``filters.manager_id``'s jobs over rolled-up ``days``,
+    narrowed by the line and the coordinator (the calls she answered) as chosen."""
+    m = CallDayManagerStatus
+    bucket = sql.week_of(m.day) if week else m.day
+    where = [m.zone == zone.key, m.manager_id == filters.manager_id, m.day.between(*days)]
+    if filters.line_id:
+        where.append(m.line_id == filters.line_id)
+    if filters.coordinator_id:
+        where.append(m.answered_by_id == filters.coordinator_id)
+    return session.execute(select(bucket, func.sum(m.calls)).where(*where).group_by(bucket))

@@ -9,7 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, func, select
 
-from models import Call, CallDayChange, CallResult, CallRolledDay, Customer, Job, User
+from models import (
+    Call,
+    CallDayChange,
+    CallDayManagerStatus,
+    CallResult,
+    CallRolledDay,
+    Customer,
+    Job,
+    User,
+)
 from routing.reports.period import Filters, Granularity, Period
 from routing.reports.service import build_report
 from tests import reports_data
@@ -134,3 +143,16 @@ def test_filtered_reports_read_the_roll_up_alike(db_session, org):
     assert [row[0] for row in by_line.table("lines").rows] == ["Ben Ong"]
     by_coordinator = _report(db_session, coordinator_id=org.cora)
     assert [row[2] for row in by_coordinator.table("calls").rows] == [1, 2]
+
+
+def test_status_calls_of_one_manager_follow_her_jobs_when_handed_over(db_session, org):
+    def priya_status() -> list:
+        report = _report(db_session, manager_id=org.priya)
+        return [row[2] for row in report.table("status_calls").rows]
+
+    assert priya_status() == [1, 0]  # Dana's call of 2 March, while Priya's J4 was open
+    assert db_session.scalar(select(func.count()).select_from(CallDayManagerStatus)) > 0
+    job = db_session.scalar(select(Job).where(Job.reference == "J4"))
+    job.account_manager_id = org.bob
+    db_session.flush()
+    assert priya_status() == [0, 0]
