@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from models import Call, CallResult, Customer, Job, JobStatus, Outcome
@@ -102,15 +102,20 @@ def open_job_at_call(manager_id: int | None = None):
 def _flags(bulk: tuple[datetime, datetime, int | None] | None) -> tuple:
     """Declined, details complete and status call, as 0/1 per call.
 
-    For a few days' calls each is a lookup per call. For ``bulk``, a long range, the
-    database builds each set once instead: the complete customers' ids and the ids of
-    the range's calls made while a job was open, both hashed and probed per call.
+    For a few days' calls each is a lookup per call.
+    For ``bulk``, a long range, the database builds each set once instead: the complete
+    customers' ids and the ids of the range's calls made while a job was open, both
+    hashed and probed per call.
     """
     answered = Call.result == CallResult.ANSWERED.value
     declined = case((Call.caller_declined.is_(True), 1), else_=0)
     if bulk is None:
-        complete = exists().where(Customer.id == Call.customer_id, *_complete(Customer))
-        full = case((answered & complete, 1), else_=0)
+        # A scalar subquery: a lookup by key per call, which the planner cannot swap for
+        # hashing every customer as it may an EXISTS.
+        complete = (
+            select(literal(1)).where(Customer.id == Call.customer_id, *_complete(Customer))
+        ).scalar_subquery()
+        full = case((answered & (func.coalesce(complete, 0) == 1), 1), else_=0)
         status = case((Call.customer_id.is_not(None) & open_job_at_call(), 1), else_=0)
         return declined, full, status
     complete_ids = select(Customer.id).where(*_complete(Customer))
@@ -164,21 +169,18 @@ def call_groups(bucket, conditions, coordinator_id: int | None, bulk=None, by_li
         Call.outcome,
         *_flags(bulk),
     )
-    return (
-        select(
-            *keys,
-            func.count(),
-            func.sum(Call.ring_seconds),
-            func.count(Call.ring_seconds),
-            func.sum(Call.talk_seconds),
-            func.count(Call.talk_seconds),
-        )
-        .where(
-            *conditions,
-            *coordinator_condition(coordinator_id, Call.answered_by_id, Call.disposed_by_id),
-        )
-        .group_by(*keys)
+    query = select(
+        *keys,
+        func.count(),
+        func.sum(Call.ring_seconds),
+        func.count(Call.ring_seconds),
+        func.sum(Call.talk_seconds),
+        func.count(Call.talk_seconds),
     )
+    return query.where(
+        *conditions,
+        *coordinator_condition(coordinator_id, Call.answered_by_id, Call.disposed_by_id),
+    ).group_by(*keys)
 
 
 def manager_status_groups(bucket, conditions):
