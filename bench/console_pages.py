@@ -465,7 +465,9 @@ def main(argv: list[str] | None = None) -> int:
         database = make_engine(url).dialect.name
         coordinator = _logged_in(app, "cora@bench.example.com")
         pages = _pages(ids)
-        timings = {label: measure(coordinator, path, args.repeat) for label, (path, _) in pages.items()}
+        timings = {
+            label: measure(coordinator, path, args.repeat) for label, (path, _) in pages.items()
+        }
         admin = _logged_in(app, "ada@bench.example.com")
         reports = _report_pages()
         for label, (path, _) in reports.items():
