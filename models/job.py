@@ -55,6 +55,7 @@ class Job(Base):
         Index(
             "ix_jobs_open_manager",
             "account_manager_id",
+            postgresql_include=["id"],
             postgresql_where=text("status IN ('OPEN', 'IN_PROGRESS')"),
             sqlite_where=text("status IN ('OPEN', 'IN_PROGRESS')"),
         ),

@@ -328,7 +328,7 @@ def upgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index(
             'ix_jobs_open_manager', ['account_manager_id'], unique=False,
-            postgresql_where=open_jobs, sqlite_where=open_jobs,
+            postgresql_include=['id'], postgresql_where=open_jobs, sqlite_where=open_jobs,
         )
         batch_op.create_index(
             'ix_jobs_open_eta_date', ['eta_date'], unique=False, postgresql_include=['id'],
