@@ -87,10 +87,15 @@ def refresh(session: Session, zone: ZoneInfo, first: date, last: date) -> None:
 
 def _forget_changed_days(session: Session, zone: ZoneInfo) -> None:
     """Drop the rolled-up days the change log or newly inserted past calls touch."""
-    changes = session.execute(select(CallDayChange.id, CallDayChange.utc_day)).all()
-    utc_days = {sql.as_date(day) for _, day in changes}
-    if changes:
-        session.execute(delete(CallDayChange).where(CallDayChange.id <= max(i for i, _ in changes)))
+    utc_days: set[date] = set()
+    last_change = session.scalar(select(func.max(CallDayChange.id)))
+    if last_change is not None:
+        read = CallDayChange.id <= last_change
+        utc_days |= {
+            sql.as_date(day)
+            for day in session.scalars(select(CallDayChange.utc_day).where(read).distinct())
+        }
+        session.execute(delete(CallDayChange).where(read))
     state = session.get(CallRollupState, 1)
     newest = session.scalar(select(func.max(Call.id))) or 0
     if state is None:
