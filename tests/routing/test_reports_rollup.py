@@ -18,6 +18,7 @@ from models import (
     Customer,
     Job,
     User,
+    utcnow,
 )
 from routing.reports.period import Filters, Granularity, Period
 from routing.reports.service import build_report
@@ -156,3 +157,25 @@ def test_status_calls_of_one_manager_follow_her_jobs_when_handed_over(db_session
     job.account_manager_id = org.bob
     db_session.flush()
     assert priya_status() == [0, 0]
+
+
+def test_calls_of_the_last_day_change_without_logging_anything(db_session, org):
+    """The call path updates calls that started moments ago: no trigger work for them."""
+    started = utcnow() - timedelta(minutes=3)
+    call = Call(
+        call_sid="CA-now",
+        line_id=org.alice_line,
+        to_number="+15550000000",
+        from_number="+12025550100",
+        started_at=started,
+    )
+    db_session.add(call)
+    db_session.flush()
+    call.result = CallResult.ANSWERED.value
+    call.answered_by_id = org.cora
+    call.ring_seconds = 4
+    db_session.flush()
+    assert db_session.scalar(select(func.count()).select_from(CallDayChange)) == 0
+    _call(db_session, "CA7").ring_seconds = 5  # 10 March: logged
+    db_session.flush()
+    assert db_session.scalar(select(func.count()).select_from(CallDayChange)) == 1
