@@ -22,6 +22,15 @@ from .call import (
     EnquiryStatus,
     Outcome,
 )
+from .call_rollup import (
+    CallDayChange,
+    CallDayFigures,
+    CallDayLineFigures,
+    CallDayLines,
+    CallDayManagerStatus,
+    CallRolledDay,
+    CallRollupState,
+)
 from .capacity import DeliveryCapacity, DeliveryDay, EtaOverride
 from .customer import Customer
 from .db import Database, make_engine
@@ -43,6 +52,13 @@ from .organisation import (
 from .outbox import EmailEvent, EmailStatus, OutboundEmail
 
 __all__ = [
+    "CallDayChange",
+    "CallDayFigures",
+    "CallDayLineFigures",
+    "CallDayLines",
+    "CallDayManagerStatus",
+    "CallRolledDay",
+    "CallRollupState",
     "OPEN_JOB_STATUSES",
     "ApiToken",
     "Appointment",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,22 @@ class Job(Base):
         Index("ix_jobs_manager_status_eta_at", "account_manager_id", "status", "eta_at"),
         Index("ix_jobs_feedback_at", "feedback_at"),
         Index("ix_jobs_delivered_at", "delivered_at"),
+        # Open jobs only: each account manager's load, and the days' bookings against
+        # capacity, read from the index alone (half a year's jobs may be open).
+        Index(
+            "ix_jobs_open_manager",
+            "account_manager_id",
+            postgresql_include=["id"],
+            postgresql_where=text("status IN ('OPEN', 'IN_PROGRESS')"),
+            sqlite_where=text("status IN ('OPEN', 'IN_PROGRESS')"),
+        ),
+        Index(
+            "ix_jobs_open_eta_date",
+            "eta_date",
+            postgresql_include=["id"],
+            postgresql_where=text("status IN ('OPEN', 'IN_PROGRESS')"),
+            sqlite_where=text("status IN ('OPEN', 'IN_PROGRESS')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    flash,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from models import Call, Role, TaskKind
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.disposition import call_state, create_callback_task, dispose_call, was_answered
 from ..desk.errors import AlreadyDisposed, InvalidDisposition, SlotTaken
@@ -28,9 +37,12 @@ def live():
     """Ringing, in-progress and just-ended calls; the page refreshes itself every second."""
     session = get_session()
     user = current_user()
-    data = live_calls(session, zone=zone(), viewer_id=user.id)
+    now = request_now()
+    data = live_calls(session, zone=zone(), viewer_id=user.id, now=now)
     on_screen = {row["id"] for row in data["calls"]}
-    awaiting = [c for c in calls_awaiting_outcome(session, user.id) if c.id not in on_screen]
+    awaiting = [
+        c for c in calls_awaiting_outcome(session, user.id, now=now) if c.id not in on_screen
+    ]
     return render_template(
         "console/live.html", data=data, awaiting=awaiting, caller_label=caller_label
     )
@@ -39,8 +51,13 @@ def live():
 @bp.get("/calls/live.json")
 @login_required(Role.COORDINATOR)
 def live_json():
-    """The live calls as JSON, polled by the live page."""
-    response = jsonify(live_calls(get_session(), zone=zone(), viewer_id=current_user().id))
+    """The live calls as JSON, polled by the live page; each call carries its row as the
+    page renders it (``html``), so the page never rebuilds one itself."""
+    data = live_calls(get_session(), zone=zone(), viewer_id=current_user().id, now=request_now())
+    row = get_template_attribute("console/_live_call.html", "live_call_row")
+    for call in data["calls"]:
+        call["html"] = str(row(call))
+    response = jsonify(data)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -59,7 +76,7 @@ def call_state_json(call_id: int):
 
 def _render_call(call_id: int, *, form=None, errors=None, message=None, status=200):
     session = get_session()
-    pop = screen_pop(session, call_id)
+    pop = screen_pop(session, call_id, now=request_now())
     if pop is None:
         raise NotFound("There is no such call.")
     call = pop.call
@@ -123,7 +140,7 @@ def _transfer(call_id: int, result) -> None:
     """Put the live call through to the account manager; if Twilio fails, a callback task."""
     session = get_session()
     manager = result.transfer_to
-    call = screen_pop(session, call_id).call
+    call = screen_pop(session, call_id, now=request_now()).call
     try:
         get_call_controller().redirect_call(
             call.call_sid,

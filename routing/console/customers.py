@@ -21,6 +21,7 @@ from models import (
     Teleconference,
 )
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.booking import free_slots, week_appointments
 from ..desk.disposition import TASK_OUTCOMES, close_task
@@ -160,7 +161,8 @@ def calendar(salesperson_id: int):
     session = get_session()
     person = visible_salesperson(salesperson_id)
     org_zone = zone()
-    today = datetime.now(org_zone).date()
+    now = request_now()
+    today = now.astimezone(org_zone).date()
     try:
         first = date.fromisoformat(request.args["week"]) if request.args.get("week") else today
     except ValueError:
@@ -170,7 +172,7 @@ def calendar(salesperson_id: int):
     end = start + timedelta(days=7)
     appointments = week_appointments(session, person.id, start, end)
     horizon = max(0, (end.astimezone(org_zone).date() - today).days + 1)
-    offered = free_slots(session, person.id, zone=org_zone, days=horizon)
+    offered = free_slots(session, person.id, zone=org_zone, now=now, days=horizon)
     slots = [slot for slot in offered if start <= slot.start < end]
     days = []
     for offset in range(7):

@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from models import Enquiry, Role
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.disposition import resolve_enquiry
 from ..desk.enquiries import claim_enquiry, enquiry_queue, place_callback, release_enquiry
@@ -122,7 +123,9 @@ def _render_enquiry(enquiry_id: int, *, form=None, errors=None, message=None, st
             if enquiry.call
             else (enquiry.customer.name if enquiry.customer else enquiry.caller_number),
             message=message,
-            pop=screen_pop(session, enquiry.call_id) if enquiry.call_id else None,
+            pop=screen_pop(session, enquiry.call_id, now=request_now())
+            if enquiry.call_id
+            else None,
             action=url_for("console.resolve", enquiry_id=enquiry.id),
             **context,
         ),

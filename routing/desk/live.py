@@ -23,7 +23,6 @@ from models import (
     Task,
     TaskStatus,
     User,
-    utcnow,
 )
 from models.contact import format_phone
 from models.job import OPEN_JOB_STATUSES
@@ -45,20 +44,24 @@ def caller_label(call: Call, customer: Customer | None) -> str:
     return call.from_number
 
 
+def call_url(call_id: int) -> str:
+    """Where a call's screen-pop is (the live page and its JSON link here)."""
+    return f"/calls/{call_id}"
+
+
 def live_calls(
     session: Session,
     *,
     zone: ZoneInfo,
     viewer_id: int | None = None,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = 100,
 ) -> dict[str, Any]:
     """Ringing, in-progress and just-ended calls, newest first, as plain JSON-able data.
 
     ``pop_call_id`` is the call the viewer answered and has not yet closed: the console
-    opens its screen-pop for her.
+    opens its screen-pop for her (at ``pop_url``).
     """
-    now = now or utcnow()
     since = now - timedelta(minutes=JUST_ENDED_MINUTES)
     calls = session.scalars(
         select(Call)
@@ -113,17 +116,21 @@ def live_calls(
                 "answered_by": call.answered_by.name if call.answered_by else None,
                 "outcome": call.outcome.value if call.outcome else None,
                 "needs_disposition": needs_disposition,
-                "url": f"/calls/{call.id}",
+                "url": call_url(call.id),
             }
         )
-    return {"calls": rows, "pop_call_id": pop_call_id, "now": now.isoformat()}
+    return {
+        "calls": rows,
+        "pop_call_id": pop_call_id,
+        "pop_url": call_url(pop_call_id) if pop_call_id else None,
+        "now": now.isoformat(),
+    }
 
 
 def calls_awaiting_outcome(
-    session: Session, user_id: int, *, now: datetime | None = None, days: int = 7
+    session: Session, user_id: int, *, now: datetime, days: int = 7
 ) -> list[Call]:
     """Calls this coordinator answered in the last ``days`` that still have no outcome."""
-    now = now or utcnow()
     return list(
         session.scalars(
             select(Call)
@@ -169,9 +176,8 @@ def _from_caller(
     return conditions
 
 
-def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -> ScreenPop | None:
+def screen_pop(session: Session, call_id: int, *, now: datetime) -> ScreenPop | None:
     """Whose customer is this and what is going on: one query per section, no N+1."""
-    now = now or utcnow()
     call = session.get(Call, call_id)
     if call is None:
         return None
@@ -180,71 +186,13 @@ def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -
     owner = customer.salesperson if customer and customer.salesperson else None
     if owner is not None and line_salesperson is not None and owner.id == line_salesperson.id:
         owner = None
-
-    same_caller = _from_caller(Call, customer, call.caller_number)
-    past_calls: list[Call] = []
-    if same_caller:
-        past_calls = list(
-            session.scalars(
-                select(Call)
-                .where(or_(*same_caller), Call.id != call.id)
-                .options(selectinload(Call.answered_by))
-                .order_by(Call.started_at.desc())
-                .limit(10)
-            )
-        )
-    enquiry_match = _from_caller(Enquiry, customer, call.caller_number)
-    open_enquiries: list[Enquiry] = []
-    if enquiry_match:
-        open_enquiries = list(
-            session.scalars(
-                select(Enquiry)
-                .where(or_(*enquiry_match), Enquiry.status != EnquiryStatus.RESOLVED)
-                .order_by(Enquiry.sla_deadline)
-            )
-        )
+    past_calls = _past_calls(session, call, customer)
+    open_enquiries = _open_enquiries(session, call, customer)
     open_jobs: list[Job] = []
     appointments: list[Appointment] = []
     tasks: list[Task] = []
-    notes: list[tuple[datetime, str, str]] = []
     if customer is not None:
-        open_jobs = list(
-            session.scalars(
-                select(Job)
-                .where(Job.customer_id == customer.id, Job.status.in_(OPEN_JOB_STATUSES))
-                .options(selectinload(Job.account_manager))
-                .order_by(Job.created_at.desc())
-            )
-        )
-        appointments = list(
-            session.scalars(
-                select(Appointment)
-                .where(
-                    Appointment.customer_id == customer.id,
-                    Appointment.end_at >= now,
-                    Appointment.status == BookingStatus.BOOKED,
-                )
-                .options(selectinload(Appointment.salesperson))
-                .order_by(Appointment.start_at)
-            )
-        )
-        tasks = list(
-            session.scalars(
-                select(Task)
-                .where(Task.customer_id == customer.id, Task.status == TaskStatus.OPEN)
-                .options(selectinload(Task.assignee))
-                .order_by(Task.due_at)
-            )
-        )
-        if customer.notes:
-            notes.append((customer.updated_at, "Customer notes", customer.notes))
-    for past in past_calls:
-        if past.disposition_notes:
-            who = past.answered_by.name if past.answered_by else "Coordinator"
-            notes.append((past.started_at, who, past.disposition_notes))
-    for enquiry in open_enquiries:
-        if enquiry.transcript:
-            notes.append((enquiry.created_at, "Voicemail", enquiry.transcript))
+        open_jobs, appointments, tasks = _customer_sections(session, customer, now)
     return ScreenPop(
         call=call,
         customer=customer,
@@ -255,6 +203,86 @@ def screen_pop(session: Session, call_id: int, *, now: datetime | None = None) -
         open_enquiries=open_enquiries,
         upcoming_appointments=appointments,
         open_tasks=tasks,
-        notes=notes,
+        notes=_notes(customer, past_calls, open_enquiries),
         answered_by=call.answered_by,
     )
+
+
+def _past_calls(session: Session, call: Call, customer: Customer | None) -> list[Call]:
+    same_caller = _from_caller(Call, customer, call.caller_number)
+    if not same_caller:
+        return []
+    return list(
+        session.scalars(
+            select(Call)
+            .where(or_(*same_caller), Call.id != call.id)
+            .options(selectinload(Call.answered_by))
+            .order_by(Call.started_at.desc())
+            .limit(10)
+        )
+    )
+
+
+def _open_enquiries(session: Session, call: Call, customer: Customer | None) -> list[Enquiry]:
+    enquiry_match = _from_caller(Enquiry, customer, call.caller_number)
+    if not enquiry_match:
+        return []
+    return list(
+        session.scalars(
+            select(Enquiry)
+            .where(or_(*enquiry_match), Enquiry.status != EnquiryStatus.RESOLVED)
+            .order_by(Enquiry.sla_deadline)
+        )
+    )
+
+
+def _customer_sections(
+    session: Session, customer: Customer, now: datetime
+) -> tuple[list[Job], list[Appointment], list[Task]]:
+    """The known caller's open jobs, upcoming appointments and open tasks."""
+    open_jobs = list(
+        session.scalars(
+            select(Job)
+            .where(Job.customer_id == customer.id, Job.status.in_(OPEN_JOB_STATUSES))
+            .options(selectinload(Job.account_manager))
+            .order_by(Job.created_at.desc())
+        )
+    )
+    appointments = list(
+        session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.customer_id == customer.id,
+                Appointment.end_at >= now,
+                Appointment.status == BookingStatus.BOOKED,
+            )
+            .options(selectinload(Appointment.salesperson))
+            .order_by(Appointment.start_at)
+        )
+    )
+    tasks = list(
+        session.scalars(
+            select(Task)
+            .where(Task.customer_id == customer.id, Task.status == TaskStatus.OPEN)
+            .options(selectinload(Task.assignee))
+            .order_by(Task.due_at)
+        )
+    )
+    return open_jobs, appointments, tasks
+
+
+def _notes(
+    customer: Customer | None, past_calls: list[Call], open_enquiries: list[Enquiry]
+) -> list[tuple[datetime, str, str]]:
+    """What anyone wrote about this caller: customer notes, past calls', voicemails."""
+    notes: list[tuple[datetime, str, str]] = []
+    if customer is not None and customer.notes:
+        notes.append((customer.updated_at, "Customer notes", customer.notes))
+    for past in past_calls:
+        if past.disposition_notes:
+            who = past.answered_by.name if past.answered_by else "Coordinator"
+            notes.append((past.started_at, who, past.disposition_notes))
+    for enquiry in open_enquiries:
+        if enquiry.transcript:
+            notes.append((enquiry.created_at, "Voicemail", enquiry.transcript))
+    return notes

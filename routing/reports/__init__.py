@@ -7,8 +7,9 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import select
 
-from models import BusinessCalendar, Line, Role, Salesperson, User, utcnow
+from models import BusinessCalendar, Line, Role, Salesperson, User
 
+from ..clock import request_now
 from ..database import get_session
 from ..errors import ValidationFailed
 from ..security import login_required
@@ -71,7 +72,7 @@ def _parse_granularity(first: date, last: date) -> Granularity:
 def _requested_report() -> Report:
     session = get_session()
     calendar = BusinessCalendar.load(session, current_app.config["TIMEZONE"])
-    now = utcnow()
+    now = request_now()
     today = calendar.local(now).date()
     this_monday = today - timedelta(days=today.weekday())
     first = _parse_day("from", this_monday - timedelta(weeks=DEFAULT_WEEKS - 1))
@@ -87,7 +88,9 @@ def _requested_report() -> Report:
         coordinator_id=_parse_id("coordinator"),
         manager_id=_parse_id("manager"),
     )
-    return build_report(session, period, now, filters)
+    report = build_report(session, period, now, filters)
+    session.commit()  # the call roll-up brought up to date for the period
+    return report
 
 
 def _query_args(report: Report) -> dict[str, str]:

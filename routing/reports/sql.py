@@ -57,6 +57,24 @@ class seconds_between(FunctionElement):
     inherit_cache = True
 
 
+class week_of(FunctionElement):
+    """The Monday of a date's ISO week."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(week_of, "postgresql")
+def _week_pg(element, compiler, **kw):
+    return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(week_of, "sqlite")
+def _week_sqlite(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+
+
 @compiles(local_bucket, "postgresql")
 def _bucket_pg(element, compiler, **kw):
     unit = "week" if element.week else "day"
@@ -155,4 +173,5 @@ __all__ = [
     "local_bucket",
     "prepare",
     "seconds_between",
+    "week_of",
 ]

@@ -9,6 +9,7 @@
     return node;
   }
 
+  /* The screen-pop's state badge, as call.html colours it. */
   var BADGE = { "ringing": "warn", "in progress": "good", "ended": "" };
 
   /* A call's screen-pop opens by itself once per browser tab: when she leaves it (to look
@@ -26,47 +27,35 @@
   });
   document.addEventListener("submit", function () { typing = false; });
 
-  function offerScreenPop(callId) {
+  function offerScreenPop(url) {
     var notice = el("p", { "class": "flash flash-success call-taken", "role": "alert" },
       "You took a call. Your typing on this page is kept. ");
-    notice.appendChild(el("a", { "href": "/calls/" + callId }, "Open its screen-pop"));
+    notice.appendChild(el("a", { "href": url }, "Open its screen-pop"));
     var main = document.querySelector("main") || document.body;
     main.insertBefore(notice, main.firstChild);
   }
 
-  function openScreenPopOnce(callId) {
-    if (!callId || window.sessionStorage.getItem(POPPED + callId)) return;
+  /* The server says where the screen-pop is (``pop_url`` next to ``pop_call_id``). */
+  function openScreenPopOnce(callId, url) {
+    if (!callId || !url || window.sessionStorage.getItem(POPPED + callId)) return;
     screenPopShown(callId);
     if (typing) {
-      offerScreenPop(callId);
+      offerScreenPop(url);
       return;
     }
-    window.location.assign("/calls/" + callId);
+    window.location.assign(url);
   }
 
-  function callRow(call) {
-    var tr = el("tr", { "data-call-id": call.id, "class": "state-" + call.state.replace(" ", "-") });
-    var state = el("td"); state.appendChild(el("span", { "class": "badge " + BADGE[call.state] }, call.state));
-    tr.appendChild(state);
-    var caller = el("td"); caller.appendChild(el("strong", {}, call.caller));
-    if (call.company) { caller.appendChild(el("br")); caller.appendChild(el("span", { "class": "muted" }, call.company)); }
-    if (call.caller_number && call.known_customer) { caller.appendChild(el("br")); caller.appendChild(el("span", { "class": "muted" }, call.caller_number)); }
-    tr.appendChild(caller);
-    tr.appendChild(el("td", {}, call.line));
-    tr.appendChild(el("td", {}, call.started));
-    tr.appendChild(el("td", {}, call.answered_by || "—"));
-    var outcome = el("td");
-    if (call.outcome) outcome.textContent = call.outcome.replace(/_/g, " ");
-    else if (call.needs_disposition) outcome.appendChild(el("span", { "class": "badge bad" }, "needs outcome"));
-    else outcome.textContent = "—";
-    tr.appendChild(outcome);
-    var open = el("td"); open.appendChild(el("a", { "class": "button", "href": call.url }, "Open"));
-    tr.appendChild(open);
-    return tr;
+  /* The rows as the server rendered them (each call's "html", the live page's own row
+     template): the page never builds a row itself. Parsed inert in a <template>. */
+  function callRows(calls) {
+    var template = document.createElement("template");
+    template.innerHTML = calls.map(function (call) { return call.html; }).join("");
+    return template.content;
   }
 
   /* Poll the live-calls JSON every second; open the screen-pop of the call I answered. */
-  function liveCalls(initialPop) {
+  function liveCalls(initialPop, initialPopUrl) {
     var table = document.getElementById("live-calls");
     var body = table.querySelector("tbody");
     var empty = document.getElementById("live-empty");
@@ -92,11 +81,9 @@
 
     function render(data) {
       announce(data.calls);
-      var rows = document.createDocumentFragment();
-      data.calls.forEach(function (call) { rows.appendChild(callRow(call)); });
-      body.replaceChildren(rows);
+      body.replaceChildren(callRows(data.calls));
       empty.hidden = data.calls.length > 0;
-      openScreenPopOnce(data.pop_call_id);
+      openScreenPopOnce(data.pop_call_id, data.pop_url);
     }
 
     function tick() {
@@ -118,7 +105,7 @@
         })
         .finally(function () { window.setTimeout(tick, 1000); });
     }
-    openScreenPopOnce(initialPop);
+    openScreenPopOnce(initialPop, initialPopUrl);
     window.setTimeout(tick, 1000);
   }
 
@@ -237,7 +224,7 @@
     window.setInterval(function () {
       fetch(source, { credentials: "same-origin", cache: "no-store" })
         .then(function (r) { return r.ok && !r.redirected ? r.json() : null; })
-        .then(function (data) { if (data) openScreenPopOnce(data.pop_call_id); })
+        .then(function (data) { if (data) openScreenPopOnce(data.pop_call_id, data.pop_url); })
         .catch(function () {});
     }, 2000);
   }

@@ -74,6 +74,25 @@ def test_live_page_and_json_show_the_call_and_pop_the_one_i_answered(client, db_
     assert data["calls"][0]["state"] == "in progress"
 
 
+def test_live_rows_come_from_one_template_on_the_page_and_in_its_updates(client, db_session, desk):
+    cora, alice = desk
+    dana = make_customer(db_session, name="Dana <Buyer>", company="Kitchens & Co")
+    call = make_call(db_session, line=alice.lines[0], customer=dana, answered_by=cora)
+    make_call(db_session, line=alice.lines[0])
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get("/calls/live").get_data(as_text=True)
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    data = client.get("/calls/live.json").json
+    on_page = [" ".join(row.split()) for row in body.split("</tr>")[:-1]]
+    in_json = [" ".join(c["html"].split()[:-1]) for c in data["calls"]]
+    assert on_page == in_json and len(in_json) == 2
+    # Escaped once, by the server; the pop opens where the JSON says the call is.
+    assert "Dana &lt;Buyer&gt;" in " ".join(in_json) and "Kitchens &amp; Co" in " ".join(in_json)
+    assert data["pop_url"] == f"/calls/{call.id}"
+    assert f'data-switchboard="liveCalls">[{call.id}, "{data["pop_url"]}"]' in page
+
+
 def test_live_page_empty_state(client, desk):
     login(client, desk[0].email)
     assert "No calls right now" in client.get("/calls/live").get_data(as_text=True)
