@@ -138,8 +138,8 @@ def route_incoming_call(
     snapshot: RoutingTable,
     params: CallParams,
     *,
+    now: datetime,
     region: str = "US",
-    now: datetime | None = None,
     refresh: Callable[[str | None], RoutingTable] | None = None,
 ) -> IncomingDecision:
     """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN.
@@ -154,7 +154,6 @@ def route_incoming_call(
     """
     if not params.call_sid:
         raise MissingCallSid("CallSid is required")
-    now = now or utcnow()
     to_number = normalise_dialled(params.to_number, region)
     caller = normalise_caller(params.from_number, region)
     routing = _routing_values(snapshot, to_number, now)
@@ -220,7 +219,7 @@ def _routing_values(snapshot: RoutingTable, to_number: str, now: datetime) -> di
             "result": CallResult.TELECONFERENCE.value,
         }
     line = snapshot.lines.get(to_number)
-    within_hours = snapshot.calendar.is_open(now)
+    within_hours = snapshot.is_open(now)
     ringing = within_hours and snapshot.coordinators
     return {
         "line_id": line.line_id if line else None,
