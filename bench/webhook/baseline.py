@@ -9,7 +9,9 @@ no signature.
 pooled autocommit connection. That is the least a product that must store the call before
 the caller hears ringing can do (PRODUCT.md section 3). Like Switchboard's own call-path
 connections (models/db.py, ``Database.from_config``) its PostgreSQL connections run with
-``synchronous_commit=off`` and each worker holds at most 2 of them.
+``synchronous_commit=off``, each worker holds at most 2 of them, and under gevent psycopg
+waits on gevent's hub the way Switchboard's does (``models.db.wait_on_gevent_hub``), so
+the comparison is of the same driver doing the same round trip.
 
 Both run under the same gunicorn settings as Switchboard, in the same run.
 """
@@ -95,6 +97,9 @@ def _connector(url: str) -> Callable[[], tuple[Any, str]]:
 
     import psycopg
 
+    from models.db import wait_on_gevent_hub
+
+    wait_on_gevent_hub()
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
 
     def pg_connect() -> tuple[Any, str]:
