@@ -68,6 +68,8 @@ class Run:
     app_cpu_ms_per_request: float
     machine_cpu_ms_per_request: float
     errors: int
+    # PostgreSQL backends serving this database (0 on SQLite).
+    db_cpu_ms_per_request: float = 0.0
     # Call rows the run created (Switchboard and the store baseline store every CallSid).
     calls_stored: int = 0
     # Calls Switchboard answered with the fallback TwiML (its log says why).
@@ -171,6 +173,7 @@ def run_shape(
         seeding.seed(engine, size)
         print(f"  seeded in {time.monotonic() - started:.1f} s", flush=True)
 
+    database = url.rsplit("/", 1)[-1] if url.startswith("postgresql") else None
     runs: list[Run] = []
     try:
         for app in apps:
@@ -191,13 +194,14 @@ def run_shape(
                         f"{name[:2].upper()}{app[:2].upper()}{c}",
                     )
                     before = _count_calls(engine)
-                    run = _measure(wrk, app, server.pid, port, requests_file, c, duration)
+                    run = _measure(wrk, app, server.pid, port, requests_file, c, duration, database)
                     run.calls_stored = _count_calls(engine) - before
                     runs.append(run)
                     print(
                         f"  {app:<11} c={c:<3} {run.requests_per_s:8.0f} req/s  "
                         f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
                         f"CPU {run.app_cpu_ms_per_request:5.2f} ms/req (app) "
+                        f"{run.db_cpu_ms_per_request:5.2f} ms/req (PostgreSQL) "
                         f"{run.machine_cpu_ms_per_request:5.2f} ms/req (machine)  "
                         f"{run.calls_stored} calls stored",
                         flush=True,
@@ -416,12 +420,42 @@ def _wrk(wrk: str, port: int, requests_file: Path, connections: int, seconds: in
     raise SystemExit(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
 
 
+def _database_backends_cpu(database: str | None) -> float:
+    """CPU seconds of the PostgreSQL backends connected to ``database`` (from their
+    process titles, ``postgres: user database host(port) state``)."""
+    if not database:
+        return 0.0
+    ticks, total, name = os.sysconf("SC_CLK_TCK"), 0, database.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0].split()
+            # "postgres: [cluster:] user database host(port) state"
+            if not title or title[0] != b"postgres:" or name not in title[2:4]:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _measure(
-    wrk: str, app: str, pid: int, port: int, requests_file: Path, c: int, seconds: int
+    wrk: str,
+    app: str,
+    pid: int,
+    port: int,
+    requests_file: Path,
+    c: int,
+    seconds: int,
+    database: str | None,
 ) -> Run:
     cpu_before, busy_before = _process_tree_cpu(pid), _machine_busy_seconds()
+    db_before = _database_backends_cpu(database)
     data = _wrk(wrk, port, requests_file, c, seconds)
     cpu_after, busy_after = _process_tree_cpu(pid), _machine_busy_seconds()
+    db_after = _database_backends_cpu(database)
     count = max(1, data["requests"])
     elapsed = data["duration_us"] / 1e6
     return Run(
@@ -434,6 +468,7 @@ def _measure(
         p99_ms=round(data["p99_us"] / 1000, 3),
         app_cpu_ms_per_request=round((cpu_after - cpu_before) * 1000 / count, 3),
         machine_cpu_ms_per_request=round((busy_after - busy_before) * 1000 / count, 3),
+        db_cpu_ms_per_request=round((db_after - db_before) * 1000 / count, 3),
         errors=sum(data[k] for k in ("errors_status", "errors_connect", "errors_timeout")),
     )
 
@@ -503,10 +538,10 @@ def _print_table(report: dict) -> None:
         f"{report['gunicorn_worker_class']} workers, {report['seconds_per_run']} s per run"
     )
     print(
-        "| app | conns | req/s | p50 ms | p99 ms | app CPU ms/req | machine CPU ms/req "
-        "| × constant | × store |"
+        "| app | conns | req/s | p50 ms | p99 ms | app CPU ms/req | PostgreSQL CPU ms/req "
+        "| machine CPU ms/req | × constant | × store |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in report["runs"]:
         c = str(run["connections"])
         if run["app"] == "switchboard":
@@ -516,7 +551,8 @@ def _print_table(report: dict) -> None:
         print(
             f"| {names[run['app']]} | {c} | {run['requests_per_s']:.0f} | "
             f"{run['p50_ms']:.2f} | {run['p99_ms']:.2f} | {run['app_cpu_ms_per_request']:.2f} | "
-            f"{run['machine_cpu_ms_per_request']:.2f} | {versus[0]} | {versus[1]} |"
+            f"{run['db_cpu_ms_per_request']:.2f} | {run['machine_cpu_ms_per_request']:.2f} | "
+            f"{versus[0]} | {versus[1]} |"
         )
     targets = report["targets"]
     print(
