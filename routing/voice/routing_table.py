@@ -70,7 +70,7 @@ class RoutingTable:
     org_teleconference_number: str | None = None
     # The calendar's opening period per local day, as calls ask for it (is_open).
     _periods: dict[date, tuple[datetime, datetime] | None] = field(
-        default_factory=dict, compare=False, repr=False
+        default_factory=dict, init=False, compare=False, repr=False
     )
 
     @classmethod
