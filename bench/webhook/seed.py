@@ -14,15 +14,63 @@ from models import Base
 
 @dataclass(frozen=True)
 class Size:
+    """A data shape: what is seeded, and who the benchmark's callers are."""
+
     customers: int
     lines: int
     calls: int
     coordinators: int = 8
     jobs: int = 0
+    # Salespeople owning the lines (line i belongs to salesperson (i - 1) % salespeople + 1);
+    # 0: one salesperson per line.
+    salespeople: int = 0
+    # Shares of the generated calls: callers who are customers (the rest half unknown
+    # numbers, half "anonymous") and calls to a number that is no line.
+    known_callers: float = 0.90
+    unknown_lines: float = 0.01
+    # Customers' numbers spread over many area codes rather than one numbered block.
+    scattered_phones: bool = False
+    # The web process's TIMEZONE (the organisation sets none of its own here).
+    timezone: str = "UTC"
+
+    @property
+    def owners(self) -> int:
+        return self.salespeople or self.lines
 
 
-FULL = Size(customers=100_000, lines=1_000, calls=1_000_000, jobs=20_000)
-QUICK = Size(customers=2_000, lines=50, calls=5_000, jobs=200)
+# "existing": the shape the benchmark always had. "issue": 500 salespeople with two lines
+# each, every caller a known customer with numbers all over the map, 3 coordinators, New
+# York time, no business hours, no call history.
+SHAPES = {
+    "issue": Size(
+        customers=100_000,
+        lines=1_000,
+        calls=0,
+        coordinators=3,
+        salespeople=500,
+        known_callers=1.0,
+        unknown_lines=0.0,
+        scattered_phones=True,
+        timezone="America/New_York",
+    ),
+    "existing": Size(customers=100_000, lines=1_000, calls=1_000_000, jobs=20_000),
+}
+QUICK_SHAPES = {
+    "issue": Size(
+        customers=2_000,
+        lines=50,
+        calls=0,
+        coordinators=3,
+        salespeople=25,
+        known_callers=1.0,
+        unknown_lines=0.0,
+        scattered_phones=True,
+        timezone="America/New_York",
+    ),
+    "existing": Size(customers=2_000, lines=50, calls=5_000, jobs=200),
+}
+FULL = SHAPES["existing"]
+QUICK = QUICK_SHAPES["existing"]
 
 
 # Numbers the generated requests use; valid-looking E.164, distinct per row.
@@ -30,7 +78,11 @@ def line_number(i: int) -> str:
     return f"+1646{i:07d}"
 
 
-def customer_phone(i: int) -> str:
+def customer_phone(i: int, size: Size | None = None) -> str:
+    if size is not None and size.scattered_phones:
+        # 780 area codes (210-989); within one, distinct subscriber numbers.
+        area, rank = 210 + i % 780, i // 780
+        return f"+1{area}{(5_550_001 + rank * 1_009) % 10_000_000:07d}"
     return f"+1202{i:07d}"
 
 
@@ -68,13 +120,16 @@ def rows(size: Size, seed: int = 7):
         ("id", "name", "email", "active", "created_at"),
         (
             (i, f"Salesperson {i}", f"sales{i}@bench.example", True, now)
-            for i in range(1, size.lines + 1)
+            for i in range(1, size.owners + 1)
         ),
     )
     yield (
         "lines",
         ("id", "salesperson_id", "public_number", "twilio_number", "active", "created_at"),
-        ((i, i, f"+1312{i:07d}", line_number(i), True, now) for i in range(1, size.lines + 1)),
+        (
+            (i, (i - 1) % size.owners + 1, f"+1312{i:07d}", line_number(i), True, now)
+            for i in range(1, size.lines + 1)
+        ),
     )
     yield (
         "users",
@@ -112,10 +167,10 @@ def rows(size: Size, seed: int = 7):
             (
                 i,
                 f"Customer {i}",
-                customer_phone(i),
+                customer_phone(i, size),
                 f"customer{i}@bench.example",
                 f"Company {i % 9000}",
-                rng.randint(1, size.lines),
+                rng.randint(1, size.owners),
                 False,
                 False,
                 now,
@@ -152,8 +207,8 @@ def rows(size: Size, seed: int = 7):
                 f"CB{i:032d}",
                 line,
                 line_number(line),
-                customer_phone(customer),
-                customer_phone(customer),
+                customer_phone(customer, size),
+                customer_phone(customer, size),
                 customer,
                 False,
                 "completed",

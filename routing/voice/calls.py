@@ -143,8 +143,8 @@ def route_incoming_call(
     snapshot: RoutingTable,
     params: CallParams,
     *,
+    now: datetime,
     region: str = "US",
-    now: datetime | None = None,
     refresh: Callable[[str | None], RoutingTable] | None = None,
 ) -> IncomingDecision:
     """Record the call (once per CallSid) and decide: ring coordinators, voicemail, PIN.
@@ -159,7 +159,6 @@ def route_incoming_call(
     """
     if not params.call_sid:
         raise MissingCallSid("CallSid is required")
-    now = now or utcnow()
     to_number = normalise_dialled(params.to_number, region)
     caller = normalise_caller(params.from_number, region)
     routing = _routing_values(snapshot, to_number, now)
@@ -225,7 +224,7 @@ def _routing_values(snapshot: RoutingTable, to_number: str, now: datetime) -> di
             "result": CallResult.TELECONFERENCE.value,
         }
     line = snapshot.lines.get(to_number)
-    within_hours = snapshot.calendar.is_open(now)
+    within_hours = snapshot.is_open(now)
     ringing = within_hours and snapshot.coordinators
     return {
         "line_id": line.line_id if line else None,

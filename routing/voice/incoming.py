@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from flask import Flask
 from twilio.request_validator import RequestValidator
-from werkzeug.datastructures import MultiDict
 from werkzeug.wsgi import get_current_url
 
+from ..clock import app_now
 from ..database import get_db
 from ..deadline import DeadlineExceeded, deadline
 from . import calls
@@ -79,9 +80,11 @@ class IncomingCallHandler:
             reason = "bad" if signature and token else "missing"
             log_refusal("POST", PATH, reason, url, environ.get("REMOTE_ADDR"))
             return _plain(start_response, "403 FORBIDDEN", FORBIDDEN)
+        # This request's one instant, from the app's clock (the fast path has no ``g``).
+        now = app_now(self.app)
         try:
             with deadline(ROUTE_DEADLINE_S):
-                document = self.route(form)
+                document = self.route(form, now)
         except DeadlineExceeded:
             # The database hangs or crawls: the caller is not kept waiting for it. The
             # call's row is written later by its status callback (calls.ensure_call).
@@ -107,7 +110,7 @@ class IncomingCallHandler:
         )
         return [body]
 
-    def route(self, form: MultiDict[str, str]) -> str:
+    def route(self, form: FormValues, now: datetime) -> str:
         """Store the call and decide what the caller hears (calls.route_incoming_call)."""
         params = calls.CallParams.from_form(form)
         database = get_db(self.app)
@@ -124,6 +127,7 @@ class IncomingCallHandler:
                 connection,
                 cache.peek() or directory(),
                 params,
+                now=now,
                 region=self.app.config.get("DEFAULT_REGION", "US"),
                 refresh=directory,
             )
@@ -139,18 +143,63 @@ class IncomingCallHandler:
         )
 
 
-def _read_form(environ: dict[str, Any], length: int) -> MultiDict[str, str]:
+class FormValues(dict[str, str]):
+    """A form's fields: each name's first value, as ``MultiDict.get`` gives it; all of a
+    name's values through ``getall``/``getlist``, which RequestValidator asks for first.
+
+    Parsed here rather than by werkzeug: a MultiDict (and RequestValidator probing it
+    for ``getall`` with an exception per field) cost more than the signature's HMAC.
+    """
+
+    __slots__ = ("lists",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lists: dict[str, list[str]] = {}
+
+    def add(self, name: str, value: str) -> None:
+        values = self.lists.get(name)
+        if values is None:
+            self.lists[name] = [value]
+            self[name] = value
+        else:
+            values.append(value)
+
+    def getall(self, name: str) -> list[str]:
+        return self.lists[name]
+
+    getlist = getall
+
+
+def parse_form(body: str) -> FormValues:
+    """``application/x-www-form-urlencoded`` as ``parse_qsl(keep_blank_values=True)`` reads
+    it: fields split at ``&``, a field without ``=`` has an empty value, ``+`` is a space,
+    percent-escapes decoded as UTF-8 with undecodable bytes replaced."""
+    form = FormValues()
+    for field in body.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "+" in name or "%" in name:
+            name = unquote(name.replace("+", " "))
+        if "+" in value or "%" in value:
+            value = unquote(value.replace("+", " "))
+        form.add(name, value)
+    return form
+
+
+def _read_form(environ: dict[str, Any], length: int) -> FormValues:
     """The POSTed form; empty when it cannot be read (the signature check then refuses it)."""
     try:
         body = environ["wsgi.input"].read(length) if length else b""
     except (OSError, ValueError):
         log.warning("could not read the body of %s", PATH)
-        return MultiDict()
+        return FormValues()
     content_type = environ.get("CONTENT_TYPE", "")
     if not content_type.startswith(FORM_TYPE):
-        return MultiDict()
+        return FormValues()
     # As werkzeug parses forms: percent-decoded as UTF-8, undecodable bytes replaced.
-    return MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return parse_form(body.decode("utf-8", "replace"))
 
 
 def _signed_url(environ: dict[str, Any], base_url: str | None) -> str:

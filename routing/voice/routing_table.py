@@ -10,8 +10,8 @@ holidays and settings read again. Directory edits bump the token automatically
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,6 +68,10 @@ class RoutingTable:
     ring_timeout_seconds: int
     teleconference_numbers: frozenset[str]
     org_teleconference_number: str | None = None
+    # The calendar's opening period per local day, as calls ask for it (is_open).
+    _periods: dict[date, tuple[datetime, datetime] | None] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     @classmethod
     def load(cls, session: Session, version: str, defaults: Defaults) -> RoutingTable:
@@ -123,6 +127,17 @@ class RoutingTable:
             teleconference_numbers=frozenset(tele_numbers),
             org_teleconference_number=settings.teleconference_number if settings else None,
         )
+
+    def is_open(self, at: datetime) -> bool:
+        """``calendar.is_open(at)`` for an aware ``at``, the day's period worked out once."""
+        day = self.calendar.local(at).date()
+        try:
+            period = self._periods[day]
+        except KeyError:
+            if len(self._periods) > 8:
+                self._periods.clear()
+            period = self._periods[day] = self.calendar.opening_period(day)
+        return period is not None and period[0] <= at < period[1]
 
     def sla_deadline(self, start: datetime) -> datetime:
         return self.calendar.add_business_minutes(start, self.enquiry_sla_minutes)

@@ -21,8 +21,7 @@ REAL_CLOCK_ENV = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD",
 @pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (.ci/run installs it)"
 )
-def test_quick_benchmark_measures_both_apps_and_the_ratio(tmp_path):
-    output = tmp_path / "webhook.json"
+def test_quick_benchmark_measures_both_baselines_and_the_ratios(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
@@ -31,26 +30,33 @@ def test_quick_benchmark_measures_both_apps_and_the_ratio(tmp_path):
             "--quick",
             "--duration",
             "1",
-            "--output",
-            str(output),
+            "--output-dir",
+            str(tmp_path),
         ],
         cwd=ROOT,
         env=REAL_CLOCK_ENV,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=150,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads(output.read_text())
+    report = json.loads((tmp_path / "webhook-quick-issue.json").read_text())
+    assert report["shape"] == "issue"
     runs = {(run["app"], run["connections"]): run for run in report["runs"]}
-    assert set(runs) == {("baseline", 8), ("switchboard", 8)}
+    assert set(runs) == {("constant", 8), ("store", 8), ("switchboard", 8)}
     for run in runs.values():
         assert run["requests"] > 0 and run["errors"] == 0
         assert run["p99_ms"] >= run["p50_ms"] > 0
-    # Switchboard really routed the calls: one stored call per distinct CallSid answered.
+    # Switchboard really routed the calls, and the store baseline stored its own: one row
+    # per distinct CallSid answered; the constant baseline stores nothing.
     assert runs[("switchboard", 8)]["calls_stored"] > 0
-    assert runs[("baseline", 8)]["calls_stored"] == 0
-    ratio = report["throughput_ratio"]["8"]
-    expected = runs[("switchboard", 8)]["requests_per_s"] / runs[("baseline", 8)]["requests_per_s"]
-    assert ratio == pytest.approx(expected, abs=0.001)
-    assert "| switchboard | 8 |" in result.stdout
+    assert runs[("store", 8)]["calls_stored"] > 0
+    assert runs[("constant", 8)]["calls_stored"] == 0
+    for baseline in ("constant", "store"):
+        expected = (
+            runs[("switchboard", 8)]["requests_per_s"] / runs[(baseline, 8)]["requests_per_s"]
+        )
+        assert report["throughput_ratio"][baseline]["8"] == pytest.approx(expected, abs=0.001)
+    assert report["targets"]["ratio_met"] in (True, False)
+    assert "| Switchboard | 8 |" in result.stdout
+    assert "Switchboard / store then answer:" in result.stdout
