@@ -14,6 +14,7 @@ import logging
 from flask import Flask
 from sqlalchemy import text
 
+from ..clock import app_now
 from ..database import get_db
 from ..deadline import deadline
 from ..security import csrf
@@ -62,6 +63,6 @@ def warm_up(app: Flask) -> None:
             with database.statement_connection() as connection:
                 connection.fetch_one(text("SELECT 1"), {})
             with database.Session() as session:
-                cache.get(session)
+                cache.get(session, now=app_now(app))
     except Exception as error:  # DeadlineExceeded included
         log.warning("web worker starts cold: the database did not answer (%s)", error)

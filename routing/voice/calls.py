@@ -29,7 +29,6 @@ from models import (
     Customer,
     Enquiry,
     EnquiryKind,
-    utcnow,
 )
 from models.contact import try_normalise_phone
 from models.db import StatementConnection

@@ -120,7 +120,7 @@ class IncomingCallHandler:
             # Its own short session: the call's row is written on another connection,
             # never inside a transaction this read would leave open.
             with database.Session() as session:
-                return cache.get(session, version)
+                return cache.get(session, version, now=now)
 
         with database.statement_connection() as connection:
             decision = calls.route_incoming_call(

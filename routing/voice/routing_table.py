@@ -9,7 +9,9 @@ holidays and settings read again. Directory edits bump the token automatically
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -24,7 +26,6 @@ from models import (
     Teleconference,
     User,
     directory_version,
-    utcnow,
 )
 from models.organisation import current_settings
 
@@ -74,7 +75,9 @@ class RoutingTable:
     )
 
     @classmethod
-    def load(cls, session: Session, version: str, defaults: Defaults) -> RoutingTable:
+    def load(
+        cls, session: Session, version: str, defaults: Defaults, now: datetime
+    ) -> RoutingTable:
         settings = current_settings(session)
         calendar = BusinessCalendar.load(session, defaults.timezone)
         rows = session.execute(
@@ -105,7 +108,7 @@ class RoutingTable:
         tele_numbers = set(
             session.scalars(
                 select(Teleconference.dial_in_number)
-                .where(Teleconference.end_at > utcnow() - timedelta(hours=1))
+                .where(Teleconference.end_at > now - timedelta(hours=1))
                 .distinct()
             )
         )
@@ -154,7 +157,8 @@ class RoutingTableCache:
         self.defaults = defaults or Defaults()
         self.max_age = max_age
         self._snapshot: RoutingTable | None = None
-        self._loaded_at = datetime.min.replace(tzinfo=utcnow().tzinfo)
+        # Age on the process's monotonic clock: a cache lifetime, not a date.
+        self._loaded_at = -math.inf
         self._lock = threading.Lock()
         self.loads = 0
 
@@ -164,11 +168,14 @@ class RoutingTableCache:
         Only for callers that check the token afterwards (route_incoming_call does, with
         the token its INSERT returns).
         """
-        if self._snapshot is not None and utcnow() - self._loaded_at < self.max_age:
+        if self._snapshot is not None and self._fresh(time.monotonic()):
             return self._snapshot
         return None
 
-    def get(self, session: Session, version: str | None = None) -> RoutingTable:
+    def _fresh(self, tick: float) -> bool:
+        return tick - self._loaded_at < self.max_age.total_seconds()
+
+    def get(self, session: Session, version: str | None = None, *, now: datetime) -> RoutingTable:
         """The snapshot for the directory as ``session`` sees it now.
 
         One cheap read of the token, skipped when the caller already knows it.
@@ -176,18 +183,18 @@ class RoutingTableCache:
         if version is None:
             version = directory_version(session)
         snapshot = self._snapshot
-        now = utcnow()
+        tick = time.monotonic()
         if snapshot is not None and snapshot.version == version:
-            if now - self._loaded_at < self.max_age:
+            if self._fresh(tick):
                 return snapshot
         with self._lock:
             # Calls that arrived together (a burst on a fresh worker) waited here while
             # the first of them loaded this version: one load, not one per call.
             snapshot = self._snapshot
             if snapshot is not None and snapshot.version == version:
-                if utcnow() - self._loaded_at < self.max_age:
+                if self._fresh(time.monotonic()):
                     return snapshot
-            snapshot = RoutingTable.load(session, version, self.defaults)
-            self._snapshot, self._loaded_at = snapshot, now
+            snapshot = RoutingTable.load(session, version, self.defaults, now)
+            self._snapshot, self._loaded_at = snapshot, tick
             self.loads += 1
         return snapshot

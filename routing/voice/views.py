@@ -34,7 +34,7 @@ CACHE_EXTENSION = "switchboard_directory_cache"
 
 def _snapshot() -> RoutingTable:
     cache: RoutingTableCache = current_app.extensions[CACHE_EXTENSION]
-    return cache.get(get_session())
+    return cache.get(get_session(), now=request_now())
 
 
 def _region() -> str:

@@ -223,7 +223,7 @@ NY = ZoneInfo("America/New_York")
 
 
 def route_at(db_session, office, when: datetime) -> calls.IncomingDecision:
-    snapshot = RoutingTableCache().get(db_session)
+    snapshot = RoutingTableCache().get(db_session, now=when)
     params = calls.CallParams(
         call_sid=new_sid(), to_number=office.alice_line, from_number=office.customer_phone
     )
@@ -256,8 +256,8 @@ def test_a_missed_call_on_friday_evening_is_due_on_monday_morning(db_session):
     org_settings(db_session, timezone="America/New_York", enquiry_sla_minutes=15)
     make_business_hours(db_session, opens=time(9), closes=time(18))
     db_session.commit()
-    snapshot = RoutingTableCache().get(db_session)
     friday = datetime(2026, 11, 20, 17, 55, tzinfo=NY)
+    snapshot = RoutingTableCache().get(db_session, now=friday)
     assert snapshot.sla_deadline(friday) == datetime(2026, 11, 23, 9, 10, tzinfo=NY)
     decision = route_at(db_session, office, friday)
     assert decision.action == "ring"
