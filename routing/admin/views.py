@@ -34,8 +34,12 @@ from models import (
 )
 from models.audit import record
 from models.contact import format_phone
-from models.job import OPEN_JOB_STATUSES, Job
-from notifications.jobs import JobSettings, assign_waiting_jobs, manager_details_changed
+from notifications.jobs import (
+    JobSettings,
+    assign_waiting_jobs,
+    manager_details_changed,
+    open_job_counts,
+)
 
 from ..database import get_session
 from ..errors import SwitchboardError
@@ -311,20 +315,15 @@ def _users() -> dict[Role, list[User]]:
     return grouped
 
 
-def _open_jobs() -> dict[int, int]:
-    rows = get_session().execute(
-        select(Job.account_manager_id, func.count())
-        .where(Job.status.in_(OPEN_JOB_STATUSES), Job.account_manager_id.is_not(None))
-        .group_by(Job.account_manager_id)
-    )
-    return {manager_id: n for manager_id, n in rows}
-
-
 @bp.get("/users")
 def users():
     """Coordinators (and whether they ring), account managers (and their load), admins."""
     return render_template(
-        "admin/users.html", groups=_users(), open_jobs=_open_jobs(), errors={}, form={}
+        "admin/users.html",
+        groups=_users(),
+        open_jobs=open_job_counts(get_session()),
+        errors={},
+        form={},
     )
 
 
@@ -349,7 +348,9 @@ def add_user():
             actor_user_id=_actor().user_id,
         )
     except SwitchboardError as exc:
-        return _failed("admin/users.html", exc, groups=_users(), open_jobs=_open_jobs())
+        return _failed(
+            "admin/users.html", exc, groups=_users(), open_jobs=open_job_counts(get_session())
+        )
     message = _give_room_to_waiting_jobs(f"Created {user.name} ({ROLE_LABELS[user.role]}).")
     return _done(message, "admin.user", user_id=user.id)
 

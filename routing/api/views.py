@@ -15,7 +15,6 @@ from sqlalchemy.orm import joinedload
 
 from models import Job, JobStatus, User, utcnow
 from notifications import capacity
-from notifications.eta import Eta, InvalidEta, parse_eta
 from notifications.jobs import (
     UNSET,
     DayFull,
@@ -30,6 +29,7 @@ from notifications.jobs import (
     is_storable_text,
     update_job,
 )
+from notifications.jobs.eta import Eta, InvalidEta, parse_eta
 
 from ..database import get_session
 from ..errors import Conflict, NotFound, SwitchboardError, ValidationFailed

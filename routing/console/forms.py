@@ -8,9 +8,9 @@ from itertools import groupby
 from typing import Any
 
 from models import Appointment, Customer, Outcome, Salesperson, utcnow
+from notifications.jobs import account_managers_with_load
 
 from ..database import get_session
-from ..desk.accounts import account_managers_with_load
 from ..desk.booking import APPOINTMENT_LENGTHS, TELECONFERENCE_LENGTHS, free_slots
 from ..desk.changes import upcoming_bookings
 from ..desk.disposition import LEAST_LOADED, OUTCOME_LABELS, SALES_OUTCOMES

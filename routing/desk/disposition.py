@@ -39,11 +39,10 @@ from models import (
 )
 from models.contact import InvalidContact, normalise_email, normalise_phone
 from models.job import OPEN_JOB_STATUSES
-from notifications.jobs import DayFull, JobError, create_job
+from notifications.jobs import DayFull, JobError, create_job, least_loaded_manager
 from notifications.outbox import enqueue_email
 from notifications.templates import render_email
 
-from .accounts import least_loaded_account_manager
 from .booking import (
     APPOINTMENT_LENGTHS,
     TELECONFERENCE_LENGTHS,
@@ -518,7 +517,7 @@ def _account_management(
         if manager is None or not manager.active or manager.role is not Role.ACCOUNT_MANAGER:
             raise InvalidDisposition({"account_manager_id": "Choose an active account manager."})
     else:
-        manager = least_loaded_account_manager(session)
+        manager = least_loaded_manager(session)
         if manager is None:
             raise InvalidDisposition(
                 {"account_manager_id": "No account manager has free capacity: choose one."}

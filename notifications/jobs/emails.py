@@ -14,7 +14,7 @@ change gets an email of its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -32,13 +32,12 @@ from models import (
     User,
 )
 from models.contact import format_phone
-from models.hours import BusinessCalendar
 from models.organisation import current_settings
 
-from .eta import Eta
-from .feedback_links import feedback_url
-from .outbox import enqueue_email
-from .templates import render_email
+from ..feedback_links import feedback_url
+from ..outbox import enqueue_email
+from ..templates import render_email
+from .eta import Eta, at_risk_time
 
 CUSTOMER_ETA_KINDS = ("introduction", "eta-change")
 # Emails about a promise that no longer stands once the job is delivered or cancelled.
@@ -366,34 +365,6 @@ def _upsert_scheduled(
         existing.status = EmailStatus.PENDING
         existing.next_attempt_at = send_at
         existing.scheduled_for = None
-
-
-def at_risk_time(session: Session, eta: Eta, tz: ZoneInfo) -> datetime:
-    """One business day before the ETA, at the same local time (start of day for dates)."""
-    return warning_time(BusinessCalendar.load(session, tz.key), eta)
-
-
-def warning_time(calendar: BusinessCalendar, eta: Eta) -> datetime:
-    tz = calendar.timezone
-    if eta.day is not None:
-        day = calendar.previous_business_day(eta.day)
-        return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    assert eta.at is not None
-    local = eta.at.astimezone(tz)
-    day = calendar.previous_business_day(local.date())
-    return datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC)
-
-
-def eta_state(calendar: BusinessCalendar, job: Job, now: datetime) -> str:
-    """ "overdue", "at-risk" (within a business day of the ETA) or "on-track"; "" when done."""
-    if job.delivered_at is not None or job.status.value in ("delivered", "cancelled"):
-        return ""
-    eta = Eta.of_job(job)
-    if now >= eta.deadline(calendar.timezone):
-        return "overdue"
-    if now >= warning_time(calendar, eta):
-        return "at-risk"
-    return "on-track"
 
 
 def job_link(base_url: str, job: Job) -> str:
