@@ -20,8 +20,7 @@ from models import Enquiry, EnquiryStatus, Line, Role, User, utcnow
 from models.contact import format_phone
 from models.organisation import current_settings
 
-from .outbox import enqueue_email
-from .templates import render_email
+from . import emails
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +75,6 @@ def _enquiry_context(enquiry: Enquiry, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _queue_alert(
-    session: Session, kind: str, about: Enquiry, name: str, email: str, now: datetime, **context
-) -> None:
-    rendered = render_email(kind, recipient_name=name, **context)
-    enqueue_email(
-        session,
-        now=now,
-        kind=kind,
-        idempotency_key=f"{kind}:{about.id}:{email.lower()}",
-        to_email=email,
-        to_name=name,
-        subject=rendered.subject,
-        text_body=rendered.text_body,
-        html_body=rendered.html_body,
-    )
-
-
 def alert_breached_enquiries(
     session: Session,
     *,
@@ -115,19 +97,16 @@ def alert_breached_enquiries(
     queue_url = f"{console_url.rstrip('/')}/enquiries"
     for enquiry in breached:
         overdue = max(1, int((now - enquiry.sla_deadline).total_seconds() // 60))
-        for name, email in recipients:
-            _queue_alert(
-                session,
-                "sla-breach",
-                enquiry,
-                name,
-                email,
-                now,
-                **_enquiry_context(enquiry, zone),
-                overdue_minutes=overdue,
-                owner_name=enquiry.owner.name if enquiry.owner else "nobody has claimed it",
-                queue_url=queue_url,
-            )
+        alerts = emails.enquiry_alerts(
+            "sla-breach",
+            enquiry.id,
+            recipients,
+            **_enquiry_context(enquiry, zone),
+            overdue_minutes=overdue,
+            owner_name=enquiry.owner.name if enquiry.owner else "nobody has claimed it",
+            queue_url=queue_url,
+        )
+        emails.queue(session, alerts, now=now)
         enquiry.sla_breach_alerted_at = now
     session.flush()
     return len(breached)
@@ -194,19 +173,16 @@ def warn_enquiries_nearing_sla(
     zone = _org_zone(session, default_timezone)
     for enquiry in due:
         minutes_left = max(1, int((enquiry.sla_deadline - now).total_seconds() // 60))
-        for name, email in _warning_recipients(session, enquiry):
-            _queue_alert(
-                session,
-                "sla-warning",
-                enquiry,
-                name,
-                email,
-                now,
-                **_enquiry_context(enquiry, zone),
-                minutes_left=minutes_left,
-                claimed=enquiry.owner is not None,
-                enquiry_url=f"{console_url.rstrip('/')}/enquiries/{enquiry.id}",
-            )
+        warnings = emails.enquiry_alerts(
+            "sla-warning",
+            enquiry.id,
+            _warning_recipients(session, enquiry),
+            **_enquiry_context(enquiry, zone),
+            minutes_left=minutes_left,
+            claimed=enquiry.owner is not None,
+            enquiry_url=f"{console_url.rstrip('/')}/enquiries/{enquiry.id}",
+        )
+        emails.queue(session, warnings, now=now)
         enquiry.sla_warning_sent_at = now
     session.flush()
     return len(due)

@@ -34,9 +34,8 @@ from models import (
 )
 from models.contact import format_phone
 from models.organisation import current_settings
-from notifications.outbox import enqueue_email
+from notifications import emails
 from notifications.reminders import ReminderLinks, plan_reminder, release_ended_pins
-from notifications.templates import render_email
 
 from .availability import APPOINTMENT_LENGTHS, working_windows
 from .calendar import ics_attachment, invite_ics
@@ -266,40 +265,14 @@ def queue_appointment_emails(
         method=method,
     )
     when = describe(appointment.start_at, appointment.end_at, zone)
-    kind = "appointment-invite" if appointment.sequence == 0 else "appointment-update"
-    for name, email in recipients:
-        rendered = render_email(
-            kind,
-            recipient_name=name,
-            customer=customer,
-            salesperson=salesperson,
-            appointment=appointment,
-            when=when,
-            old_when=old_when or when,
-            place=appointment.place or "",
-            cancelled=cancelled,
-            reason=appointment.cancel_reason or "",
-            for_salesperson=email == salesperson.email,
-        )
-        key = (
-            f"appointment-invite:{appointment.id}:{email}"
-            if appointment.sequence == 0
-            else f"appointment-update:{appointment.id}:{appointment.sequence}:{email}"
-        )
-        enqueue_email(
-            session,
-            now=now,
-            kind=kind,
-            idempotency_key=key,
-            to_email=email,
-            to_name=name,
-            subject=rendered.subject,
-            text_body=rendered.text_body,
-            html_body=rendered.html_body,
-            from_name=salesperson.name,
-            reply_to=salesperson.email if email != salesperson.email else None,
-            attachments=[ics_attachment(ics, method)],
-        )
+    invitations = emails.appointment_invitations(
+        appointment,
+        recipients,
+        when=when,
+        old_when=old_when,
+        attachment=ics_attachment(ics, method),
+    )
+    emails.queue(session, invitations, now=now)
 
 
 def _insert_with_unique_pin(session: Session, conference: Teleconference, now: datetime) -> None:
@@ -439,39 +412,14 @@ def queue_teleconference_emails(
         sequence=conference.sequence,
         method=method,
     )
-    when = describe(conference.start_at, conference.end_at, zone)
-    kind = "teleconference-invite" if conference.sequence == 0 else "teleconference-update"
-    for name, email in everyone:
-        rendered = render_email(
-            kind,
-            recipient_name=name,
-            conference=conference,
-            title=conference.title,
-            dial_in=dial_in,
-            pin=conference.pin,
-            when=when,
-            old_when=old_when or when,
-            cancelled=cancelled,
-            reason=conference.cancel_reason or "",
-            participants=everyone,
-        )
-        key = (
-            f"teleconference-invite:{conference.id}:{email.lower()}"
-            if conference.sequence == 0
-            else f"teleconference-update:{conference.id}:{conference.sequence}:{email.lower()}"
-        )
-        enqueue_email(
-            session,
-            now=now,
-            kind=kind,
-            idempotency_key=key,
-            to_email=email,
-            to_name=name,
-            subject=rendered.subject,
-            text_body=rendered.text_body,
-            html_body=rendered.html_body,
-            attachments=[ics_attachment(ics, method)],
-        )
+    invitations = emails.teleconference_invitations(
+        conference,
+        dial_in=dial_in,
+        when=describe(conference.start_at, conference.end_at, zone),
+        old_when=old_when,
+        attachment=ics_attachment(ics, method),
+    )
+    emails.queue(session, invitations, now=now)
 
 
 def week_appointments(

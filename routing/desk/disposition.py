@@ -39,9 +39,8 @@ from models import (
 )
 from models.contact import InvalidContact, normalise_email, normalise_phone
 from models.job import OPEN_JOB_STATUSES
+from notifications import emails
 from notifications.jobs import DayFull, JobError, create_job, least_loaded_manager
-from notifications.outbox import enqueue_email
-from notifications.templates import render_email
 
 from .booking import (
     APPOINTMENT_LENGTHS,
@@ -681,32 +680,19 @@ def _refund_request(
     if manager is not None and manager.email not in {e for _, e in recipients}:
         recipients.append((manager.name, manager.email))
     task_url = f"{settings.console_url.rstrip('/')}/tasks/{task.id}"
-    for name, email in recipients:
-        rendered = render_email(
-            "refund-escalation",
-            recipient_name=name,
-            customer=customer,
-            job=job,
-            reason=disposition.refund_reason,
-            salesperson_name=ctx.salesperson.name if ctx.salesperson else "our",
-            coordinator_name=actor.name,
-            when=f"{now.astimezone(settings.zone):%d %b %Y %H:%M} ({settings.zone.key})",
-            task_owner_name=owner.name,
-            task_url=task_url,
-        )
-        enqueue_email(
-            session,
-            now=now,
-            kind="refund-escalation",
-            idempotency_key=f"refund-escalation:{task.id}:{email}",
-            to_email=email,
-            to_name=name,
-            subject=rendered.subject,
-            text_body=rendered.text_body,
-            html_body=rendered.html_body,
-            reply_to=actor.email,
-            job_id=job.id if job else None,
-        )
+    escalations = emails.refund_escalations(
+        recipients,
+        task_id=task.id,
+        customer=customer,
+        job=job,
+        reason=disposition.refund_reason,
+        salesperson_name=ctx.salesperson.name if ctx.salesperson else "our",
+        coordinator=actor,
+        when=f"{now.astimezone(settings.zone):%d %b %Y %H:%M} ({settings.zone.key})",
+        task_owner_name=owner.name,
+        task_url=task_url,
+    )
+    emails.queue(session, escalations, now=now)
     result.task = task
     result.job = job
     result.account_manager = manager
