@@ -8,6 +8,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from models import Call, Role, TaskKind
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.disposition import call_state, create_callback_task, dispose_call, was_answered
 from ..desk.errors import AlreadyDisposed, InvalidDisposition, SlotTaken
@@ -99,7 +100,14 @@ def dispose(call_id: int):
     session = get_session()
     user = current_user()
     try:
-        result = dispose_call(session, call_id, request.form, actor=user, settings=desk_settings())
+        result = dispose_call(
+            session,
+            call_id,
+            request.form,
+            actor=user,
+            settings=desk_settings(),
+            now=request_now(),
+        )
         session.commit()
     except InvalidDisposition as exc:
         session.rollback()
@@ -145,6 +153,7 @@ def _transfer(call_id: int, result) -> None:
             call_id=call_id,
             job=result.job,
             notes="the transfer failed",
+            now=request_now(),
         )
         session.commit()
         flash(f"{exc.message} A callback task was created for {manager.name}.", "error")

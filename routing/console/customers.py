@@ -21,6 +21,7 @@ from models import (
     Teleconference,
 )
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.booking import free_slots, week_appointments
 from ..desk.disposition import TASK_OUTCOMES, close_task
@@ -256,6 +257,7 @@ def task_close(task_id: int):
             outcome=request.form.get("outcome", ""),
             why=request.form.get("outcome_notes", ""),
             actor=current_user(),
+            now=request_now(),
         )
         session.commit()
     except TaskNotFound as exc:

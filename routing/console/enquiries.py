@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from models import Enquiry, Role
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.disposition import resolve_enquiry
 from ..desk.enquiries import claim_enquiry, enquiry_queue, place_callback, release_enquiry
@@ -144,7 +145,12 @@ def resolve(enquiry_id: int):
     session = get_session()
     try:
         resolve_enquiry(
-            session, enquiry_id, request.form, actor=current_user(), settings=desk_settings()
+            session,
+            enquiry_id,
+            request.form,
+            actor=current_user(),
+            settings=desk_settings(),
+            now=request_now(),
         )
         session.commit()
     except InvalidDisposition as exc:

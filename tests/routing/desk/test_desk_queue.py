@@ -84,7 +84,12 @@ def test_resolve_enquiry_with_a_disposition_closes_it_and_its_call(
     assert call.outcome is Outcome.GENERAL_ENQUIRY
     with pytest.raises(AlreadyDisposed, match="already closed by Cora"):
         resolve_enquiry(
-            org, enquiry.id, {"outcome": "wrong_number"}, actor=coordinator, settings=settings
+            org,
+            enquiry.id,
+            {"outcome": "wrong_number"},
+            actor=coordinator,
+            settings=settings,
+            now=MONDAY_9AM,
         )
 
 
