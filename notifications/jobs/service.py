@@ -180,23 +180,10 @@ def update_job(
     settings = settings or JobSettings()
     now = now or utcnow()
     tz = settings.zone(session)
-    new_eta = None
-    if eta is not UNSET:
-        try:
-            new_eta = parse_eta(eta, tz)
-        except InvalidEta as exc:
-            raise InvalidJob(str(exc), "eta") from None
+    new_eta = _new_eta(job, eta, tz)
     reason = clean_text(eta_reason, "eta_reason", MAX_REASON)
     override_reason = clean_text(eta_override_reason, "eta_override_reason", MAX_REASON)
-    new_status = None
-    if status is not UNSET:
-        try:
-            new_status = JobStatus(status)
-        except ValueError:
-            allowed = ", ".join(s.value for s in JobStatus)
-            raise InvalidJob(f"status must be one of {allowed}", "status") from None
-        if new_status != job.status and new_status not in TRANSITIONS[job.status]:
-            raise InvalidTransition(job.status, new_status)
+    new_status = _new_status(job, status)
     manager = None
     if account_manager_email is not UNSET and account_manager_email is not None:
         manager = manager_by_email(session, account_manager_email)
@@ -239,6 +226,31 @@ def update_job(
         _change_status(session, job, new_status, actor, settings, tz, now)
     session.flush()
     return job
+
+
+def _new_eta(job: Job, eta: Any, tz: ZoneInfo) -> Eta | None:
+    """The ETA asked for, parsed in the organisation's zone."""
+    if eta is UNSET:
+        return None
+    try:
+        new_eta = parse_eta(eta, tz)
+    except InvalidEta as exc:
+        raise InvalidJob(str(exc), "eta") from None
+    return new_eta
+
+
+def _new_status(job: Job, status: Any) -> JobStatus | None:
+    """The status asked for, checked against where the job may go next."""
+    if status is UNSET:
+        return None
+    try:
+        new_status = JobStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in JobStatus)
+        raise InvalidJob(f"status must be one of {allowed}", "status") from None
+    if new_status != job.status and new_status not in TRANSITIONS[job.status]:
+        raise InvalidTransition(job.status, new_status)
+    return new_status
 
 
 def _change_eta(
