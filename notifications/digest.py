@@ -33,7 +33,6 @@ from models import (
     Line,
     OutboundEmail,
     Salesperson,
-    utcnow,
 )
 from models.contact import format_phone
 from models.hours import BusinessCalendar
@@ -107,7 +106,7 @@ def _caller(call: Call) -> str:
 def queue_salesperson_digests(
     session: Session,
     *,
-    now: datetime | None = None,
+    now: datetime,
     default_timezone: str = "UTC",
     console_url: str = "http://127.0.0.1:5000",
 ) -> int:
@@ -115,7 +114,6 @@ def queue_salesperson_digests(
 
     Adds to the caller's transaction; the caller commits.
     """
-    now = now or utcnow()
     calendar = BusinessCalendar.load(session, default_timezone)
     today = calendar.local(now).date()
     queued = 0

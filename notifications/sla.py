@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Enquiry, EnquiryStatus, Line, Role, User, utcnow
+from models import Enquiry, EnquiryStatus, Line, Role, User
 from models.contact import format_phone
 from models.organisation import current_settings
 
@@ -78,7 +78,7 @@ def _enquiry_context(enquiry: Enquiry, zone: ZoneInfo) -> dict[str, Any]:
 def alert_breached_enquiries(
     session: Session,
     *,
-    now: datetime | None = None,
+    now: datetime,
     console_url: str = "http://127.0.0.1:5000",
     default_timezone: str = "UTC",
 ) -> int:
@@ -86,7 +86,6 @@ def alert_breached_enquiries(
 
     Adds to the caller's transaction; the caller commits.
     """
-    now = now or utcnow()
     breached = _open_enquiries(
         session, Enquiry.sla_deadline < now, Enquiry.sla_breach_alerted_at.is_(None)
     )

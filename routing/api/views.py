@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from models import Job, JobStatus, User, utcnow
+from models import Job, JobStatus, User
 from notifications import capacity
 from notifications.jobs import (
     UNSET,
@@ -31,6 +31,7 @@ from notifications.jobs import (
 )
 from notifications.jobs.eta import Eta, InvalidEta, parse_eta
 
+from ..clock import request_now
 from ..database import get_session
 from ..errors import Conflict, NotFound, SwitchboardError, ValidationFailed
 from ..security import csrf
@@ -201,7 +202,7 @@ def create():
             eta_override_reason=body.get("eta_override_reason"),
             actor=g.api_actor,
             settings=settings,
-            now=utcnow(),
+            now=request_now(),
         )
         session.commit()
     except DayFull as exc:
@@ -271,7 +272,7 @@ def change(reference: str):
             eta_override_reason=body.get("eta_override_reason"),
             actor=g.api_actor,
             settings=_settings(),
-            now=utcnow(),
+            now=request_now(),
         )
         session.commit()
     except DayFull as exc:
@@ -344,7 +345,7 @@ def delivery_capacity():
     _refuse_unknown_parameters({"from", "days"})
     session = get_session()
     tz = _settings().zone(session)
-    start = _query_date("from") or capacity.window_start(utcnow(), tz)
+    start = _query_date("from") or capacity.window_start(request_now(), tz)
     days = _query_int("days", DEFAULT_DAYS, 1, capacity.MAX_DAYS)
     if start + timedelta(days=days) > date(2999, 12, 31):
         raise BadRequest("the window reaches past the year 2999", {"from": "too late"})

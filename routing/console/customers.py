@@ -171,7 +171,7 @@ def calendar(salesperson_id: int):
     end = start + timedelta(days=7)
     appointments = week_appointments(session, person.id, start, end)
     horizon = max(0, (end.astimezone(org_zone).date() - today).days + 1)
-    offered = free_slots(session, person.id, zone=org_zone, days=horizon)
+    offered = free_slots(session, person.id, zone=org_zone, now=request_now(), days=horizon)
     slots = [slot for slot in offered if start <= slot.start < end]
     days = []
     for offset in range(7):

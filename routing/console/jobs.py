@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from models import Job, JobStatus, Role, utcnow
+from models import Job, JobStatus, Role
 from models.hours import BusinessCalendar
 from notifications.capacity import overrides_of
 from notifications.jobs import (
@@ -35,6 +35,7 @@ from notifications.jobs.queries import (
     search_jobs,
 )
 
+from ..clock import request_now
 from ..database import get_session
 from ..security import current_user, login_required, may_change_job, require_job_change
 from .capacity import CapacityView, capacity_view, chosen_date
@@ -66,7 +67,7 @@ def jobs():
     manager = request.args.get("manager", "")
     page = page_arg()
     found, total = search_jobs(session, query=query, status=status, manager=manager, page=page)
-    calendar, now = _calendar(session), utcnow()
+    calendar, now = _calendar(session), request_now()
     return render_template(
         "console/jobs/list.html",
         rows=[JobRow(job, eta_state(calendar, job, now)) for job in found],
@@ -90,7 +91,7 @@ def my_jobs():
     calendar = _calendar(session)
     user = current_user()
     assert user is not None
-    rows = jobs_of(session, user, calendar, utcnow())
+    rows = jobs_of(session, user, calendar, request_now())
     return render_template(
         "console/jobs/mine.html",
         rows=rows,
@@ -155,7 +156,7 @@ def job_new():
                 eta_override_reason=form["eta_override_reason"] or None,
                 actor=_actor(),
                 settings=_settings(),
-                now=utcnow(),
+                now=request_now(),
             )
             session.commit()
         except DayFull as exc:
@@ -214,6 +215,7 @@ def job_edit(job_id: int):
                 account_manager_email=manager or UNSET,
                 actor=_actor(),
                 settings=_settings(),
+                now=request_now(),
             )
             session.commit()
         except JobError as exc:
@@ -235,7 +237,7 @@ def _apply(job: Job, **changes: Any):
     """Run one change through the job service; flash the outcome and go back."""
     session = get_session()
     try:
-        update_job(session, job, actor=_actor(), settings=_settings(), **changes)
+        update_job(session, job, actor=_actor(), settings=_settings(), now=request_now(), **changes)
         session.commit()
     except (InvalidJob, UnknownAccountManager, InvalidTransition) as exc:
         session.rollback()
@@ -275,7 +277,7 @@ def job_eta(job_id: int):
             eta_override_reason=form["eta_override_reason"] or None,
             actor=_actor(),
             settings=_settings(),
-            now=utcnow(),
+            now=request_now(),
         )
         session.commit()
     except DayFull as exc:
@@ -351,7 +353,7 @@ def _render_detail(
         eta_values=eta_values or {},
         job=job,
         eta=Eta.of_job(job),
-        state=eta_state(calendar, job, utcnow()),
+        state=eta_state(calendar, job, request_now()),
         emails=emails_of(session, job),
         audit=audit_of(session, job),
         zone=calendar.timezone,

@@ -30,7 +30,6 @@ from models import (
     TeleconferenceParticipant,
     User,
     audit,
-    utcnow,
 )
 from models.contact import format_phone
 from models.organisation import current_settings
@@ -82,7 +81,7 @@ def free_slots(
     salesperson_id: int,
     *,
     zone: ZoneInfo,
-    now: datetime | None = None,
+    now: datetime,
     days: int = BOOKING_HORIZON_DAYS,
     length_minutes: int = SLOT_MINUTES,
     ignore_appointment_id: int | None = None,
@@ -92,7 +91,6 @@ def free_slots(
     ``ignore_appointment_id``: the slots that appointment holds count as free (moving it
     by half an hour may overlap where it is now).
     """
-    now = now or utcnow()
     needed = max(1, -(-length_minutes // SLOT_MINUTES))
     windows = working_windows(session, salesperson_id, now.astimezone(zone).date(), days, zone)
     if not windows:
@@ -161,7 +159,7 @@ def book_appointment(
     place: str | None = None,
     notes: str | None = None,
     call_id: int | None = None,
-    now: datetime | None = None,
+    now: datetime,
     links: ReminderLinks | None = None,
 ) -> Appointment:
     """Book a free slot, claim every slot it covers, queue ICS invites to both sides and
@@ -172,7 +170,6 @@ def book_appointment(
     """
     if start.tzinfo is None:
         raise ValueError("appointment start must be timezone-aware")
-    now = now or utcnow()
     if length_minutes not in APPOINTMENT_LENGTHS:
         raise InvalidDisposition({"length_minutes": "Choose one of the offered lengths."})
     start = start.astimezone(UTC)
@@ -317,7 +314,7 @@ def create_teleconference(
     customer: Customer | None = None,
     salesperson: Salesperson | None = None,
     call_id: int | None = None,
-    now: datetime | None = None,
+    now: datetime,
     links: ReminderLinks | None = None,
 ) -> Teleconference:
     """Schedule a teleconference with a fresh PIN and queue an ICS invite to everyone.
@@ -325,7 +322,6 @@ def create_teleconference(
     ``participants`` are (name, email) pairs already validated; the customer and the
     salesperson are added when given and not already listed.
     """
-    now = now or utcnow()
     errors: dict[str, str] = {}
     if start.tzinfo is None:
         raise ValueError("teleconference start must be timezone-aware")
