@@ -187,7 +187,8 @@ def _queue_one(
     now: datetime,
 ) -> None:
     coming_start, coming_end = _coming_up(calendar, day)
-    digest = emails.salesperson_digest(
+    emails.send_salesperson_digest(
+        session,
         salesperson,
         f"{day:%A %d %B %Y}",
         day.isoformat(),
@@ -199,8 +200,8 @@ def _queue_one(
         coming=_coming(session, calendar, salesperson, coming_start, coming_end),
         waiting=_waiting(session, salesperson),
         console_url=console_url.rstrip("/"),
+        now=now,
     )
-    emails.queue(session, digest, now=now)
 
 
 def _digest_call(calendar: BusinessCalendar, call: Call) -> DigestCall:

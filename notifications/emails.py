@@ -2,20 +2,23 @@
 
 As in Warehouse's ``warehouse/email``, a kind's function only says what its email says:
 it returns an :class:`Email` (recipient, template kind, idempotency key, template
-context). :func:`queue` renders the kind's template triplet (``notifications/templates/
-<kind>/``) and writes the email to the outbox, once per idempotency key, in the caller's
-transaction; :meth:`Email.rendered` gives the subject and bodies of an email whose pending
-row is rewritten in place. The web package asks for an email of a kind and queues it here;
-it never writes to the outbox itself. The job emails' kinds live with the jobs
-(``notifications.jobs.emails``) and are queued through this same helper.
+context), and the :func:`sends` decorator turns it into ``send_<kind>(session, …, now=…)``,
+which renders the kind's template triplet (``notifications/templates/<kind>/``) and writes
+the email to the outbox, once per idempotency key, in the caller's transaction. The web
+package asks for an email of a kind (``send_appointment_invitations(session, appointment,
+…)``); it never renders a template or writes to the outbox itself. ``send_<kind>.build``
+gives the emails without queueing them, and :meth:`Email.rendered_values` the subject and
+bodies, for a pending row rewritten in place. The job emails' kinds live with the jobs
+(``notifications.jobs.emails``) and are queued through :func:`queue` too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from models import (
     Appointment,
@@ -92,10 +95,32 @@ def _queue_one(session: Any, email: Email, now: datetime) -> OutboundEmail:
     )
 
 
+class Sender(Protocol):
+    """``send_<kind>``: queue the kind's emails; ``build`` gives them without queueing."""
+
+    build: Callable[..., Email | Iterable[Email]]
+
+    def __call__(
+        self, session: Any, *args: Any, now: datetime, **kwargs: Any
+    ) -> list[OutboundEmail]: ...
+
+
+def sends(build: Callable[..., Email | Iterable[Email]]) -> Sender:
+    """Decorator: the wrapped function returns its kind's emails; calling it queues them."""
+
+    @functools.wraps(build)
+    def send(session: Any, *args: Any, now: datetime, **kwargs: Any) -> list[OutboundEmail]:
+        return queue(session, build(*args, **kwargs), now=now)
+
+    send.build = build  # type: ignore[attr-defined]
+    return send  # type: ignore[return-value]
+
+
 # Bookings: invitations, updates and cancellations (same calendar event), reminders.
 
 
-def appointment_invitations(
+@sends
+def send_appointment_invitations(
     appointment: Appointment,
     recipients: Sequence[tuple[str, str]],
     *,
@@ -136,7 +161,8 @@ def appointment_invitations(
     ]
 
 
-def teleconference_invitations(
+@sends
+def send_teleconference_invitations(
     conference: Teleconference,
     *,
     dial_in: str,
@@ -175,7 +201,8 @@ def teleconference_invitations(
     ]
 
 
-def booking_reminder(
+@sends
+def send_booking_reminder(
     booking: Appointment | Teleconference,
     *,
     to: tuple[str, str],
@@ -210,7 +237,8 @@ def booking_reminder(
 # Calls and enquiries: the refund escalation, missed-enquiry alerts, the daily digest.
 
 
-def refund_escalations(
+@sends
+def send_refund_escalations(
     recipients: Sequence[tuple[str, str]],
     *,
     task_id: int,
@@ -247,7 +275,8 @@ def refund_escalations(
     ]
 
 
-def enquiry_alerts(
+@sends
+def send_enquiry_alerts(
     kind: str, enquiry_id: int, recipients: Sequence[tuple[str, str]], **context: Any
 ) -> list[Email]:
     """An "sla-warning" or "sla-breach" about one enquiry, once per recipient."""
@@ -263,7 +292,10 @@ def enquiry_alerts(
     ]
 
 
-def salesperson_digest(salesperson: Salesperson, day: str, key_day: str, **context: Any) -> Email:
+@sends
+def send_salesperson_digest(
+    salesperson: Salesperson, day: str, key_day: str, **context: Any
+) -> Email:
     """The salesperson's daily digest of a local day (``key_day`` in ISO form)."""
     return Email(
         kind="salesperson-digest",

@@ -114,7 +114,7 @@ def _reminder(
     recipient: tuple[str, str],
     due: datetime,
 ) -> emails.Email:
-    return emails.booking_reminder(
+    return emails.send_booking_reminder.build(
         booking,
         to=recipient,
         when=describe_when(booking, calendar),

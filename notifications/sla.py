@@ -96,7 +96,8 @@ def alert_breached_enquiries(
     queue_url = f"{console_url.rstrip('/')}/enquiries"
     for enquiry in breached:
         overdue = max(1, int((now - enquiry.sla_deadline).total_seconds() // 60))
-        alerts = emails.enquiry_alerts(
+        emails.send_enquiry_alerts(
+            session,
             "sla-breach",
             enquiry.id,
             recipients,
@@ -104,8 +105,8 @@ def alert_breached_enquiries(
             overdue_minutes=overdue,
             owner_name=enquiry.owner.name if enquiry.owner else "nobody has claimed it",
             queue_url=queue_url,
+            now=now,
         )
-        emails.queue(session, alerts, now=now)
         enquiry.sla_breach_alerted_at = now
     session.flush()
     return len(breached)
@@ -172,7 +173,8 @@ def warn_enquiries_nearing_sla(
     zone = _org_zone(session, default_timezone)
     for enquiry in due:
         minutes_left = max(1, int((enquiry.sla_deadline - now).total_seconds() // 60))
-        warnings = emails.enquiry_alerts(
+        emails.send_enquiry_alerts(
+            session,
             "sla-warning",
             enquiry.id,
             _warning_recipients(session, enquiry),
@@ -180,8 +182,8 @@ def warn_enquiries_nearing_sla(
             minutes_left=minutes_left,
             claimed=enquiry.owner is not None,
             enquiry_url=f"{console_url.rstrip('/')}/enquiries/{enquiry.id}",
+            now=now,
         )
-        emails.queue(session, warnings, now=now)
         enquiry.sla_warning_sent_at = now
     session.flush()
     return len(due)

@@ -262,14 +262,15 @@ def queue_appointment_emails(
         method=method,
     )
     when = describe(appointment.start_at, appointment.end_at, zone)
-    invitations = emails.appointment_invitations(
+    emails.send_appointment_invitations(
+        session,
         appointment,
         recipients,
         when=when,
         old_when=old_when,
         attachment=ics_attachment(ics, method),
+        now=now,
     )
-    emails.queue(session, invitations, now=now)
 
 
 def _insert_with_unique_pin(session: Session, conference: Teleconference, now: datetime) -> None:
@@ -408,14 +409,15 @@ def queue_teleconference_emails(
         sequence=conference.sequence,
         method=method,
     )
-    invitations = emails.teleconference_invitations(
+    emails.send_teleconference_invitations(
+        session,
         conference,
         dial_in=dial_in,
         when=describe(conference.start_at, conference.end_at, zone),
         old_when=old_when,
         attachment=ics_attachment(ics, method),
+        now=now,
     )
-    emails.queue(session, invitations, now=now)
 
 
 def week_appointments(

@@ -58,7 +58,8 @@ def refund_request(
     if manager is not None and manager.email not in {e for _, e in recipients}:
         recipients.append((manager.name, manager.email))
     task_url = f"{settings.console_url.rstrip('/')}/tasks/{task.id}"
-    escalations = emails.refund_escalations(
+    emails.send_refund_escalations(
+        session,
         recipients,
         task_id=task.id,
         customer=customer,
@@ -69,8 +70,8 @@ def refund_request(
         when=f"{now.astimezone(settings.zone):%d %b %Y %H:%M} ({settings.zone.key})",
         task_owner_name=owner.name,
         task_url=task_url,
+        now=now,
     )
-    emails.queue(session, escalations, now=now)
     result.task = task
     result.job = job
     result.account_manager = manager
