@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -20,6 +22,7 @@ from models import (
 )
 from models.hours import BusinessCalendar
 
+from .. import capacity
 from .eta import Eta, eta_state
 
 PAGE_SIZE = 50
@@ -83,6 +86,40 @@ def search_jobs(
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     return list(jobs), total
+
+
+def job_page(
+    session: Session,
+    tz: ZoneInfo,
+    *,
+    after: int | None,
+    statuses: Sequence[JobStatus] | None,
+    manager_email: str | None,
+    eta_from: date | None,
+    eta_to: date | None,
+    limit: int,
+) -> tuple[list[Job], bool]:
+    """Jobs after id ``after``, oldest first, filtered; and whether more follow.
+
+    ``manager_email`` is compared in lower case; the ETA days are the organisation's
+    (``tz``), and an ETA instant counts on its local day.
+    """
+    stmt = select(Job).options(joinedload(Job.customer), joinedload(Job.account_manager))
+    if after is not None:
+        stmt = stmt.where(Job.id > after)
+    if statuses:
+        stmt = stmt.where(Job.status.in_(statuses))
+    if manager_email is not None:
+        manager_ids = select(User.id).where(func.lower(User.email) == manager_email)
+        stmt = stmt.where(Job.account_manager_id.in_(manager_ids))
+    if eta_from:
+        start = capacity.local_midnight(eta_from, tz)
+        stmt = stmt.where(or_(Job.eta_date >= eta_from, Job.eta_at >= start))
+    if eta_to:
+        end = capacity.local_midnight(eta_to + timedelta(days=1), tz)
+        stmt = stmt.where(or_(Job.eta_date <= eta_to, Job.eta_at < end))
+    rows = session.scalars(stmt.order_by(Job.id).limit(limit + 1)).unique().all()
+    return list(rows[:limit]), len(rows) > limit
 
 
 def jobs_of(
