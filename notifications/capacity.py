@@ -33,7 +33,7 @@ from models import (
 )
 from models.audit import record
 
-from .eta import Eta
+from .jobs.eta import Eta
 
 MAX_DAYS = 366
 MAX_JOBS_PER_DAY = 100_000

@@ -27,19 +27,18 @@ from models import (
     BookingStatus,
     Call,
     CallResult,
+    Customer,
     Enquiry,
     EnquiryStatus,
     Line,
     OutboundEmail,
     Salesperson,
-    utcnow,
 )
 from models.contact import format_phone
 from models.hours import BusinessCalendar
 from models.organisation import current_settings
 
-from .outbox import enqueue_email
-from .templates import render_email
+from . import emails
 
 RESULT_WORDS = {
     CallResult.ANSWERED.value: "answered",
@@ -107,7 +106,7 @@ def _caller(call: Call) -> str:
 def queue_salesperson_digests(
     session: Session,
     *,
-    now: datetime | None = None,
+    now: datetime,
     default_timezone: str = "UTC",
     console_url: str = "http://127.0.0.1:5000",
 ) -> int:
@@ -115,7 +114,6 @@ def queue_salesperson_digests(
 
     Adds to the caller's transaction; the caller commits.
     """
-    now = now or utcnow()
     calendar = BusinessCalendar.load(session, default_timezone)
     today = calendar.local(now).date()
     queued = 0
@@ -188,20 +186,40 @@ def _queue_one(
     console_url: str,
     now: datetime,
 ) -> None:
+    coming_start, coming_end = _coming_up(calendar, day)
+    emails.send_salesperson_digest(
+        session,
+        salesperson,
+        f"{day:%A %d %B %Y}",
+        day.isoformat(),
+        org_name=org_name,
+        calls=[_digest_call(calendar, call) for call in calls],
+        answered=sum(1 for call in calls if call.result == CallResult.ANSWERED.value),
+        appointments=_booked_that_day(session, calendar, day, salesperson),
+        coming_until=f"{calendar.local(coming_end - timedelta(seconds=1)):%A %d %B}",
+        coming=_coming(session, calendar, salesperson, coming_start, coming_end),
+        waiting=_waiting(session, salesperson),
+        console_url=console_url.rstrip("/"),
+        now=now,
+    )
+
+
+def _digest_call(calendar: BusinessCalendar, call: Call) -> DigestCall:
+    return DigestCall(
+        at=f"{calendar.local(call.started_at):%H:%M}",
+        caller=_caller(call),
+        result=RESULT_WORDS.get(call.result or "", call.result or "in progress"),
+        outcome=OUTCOME_WORDS.get(call.outcome.value, call.outcome.value) if call.outcome else "",
+        handled_by=call.answered_by.name if call.answered_by else "",
+        notes=call.disposition_notes or "",
+    )
+
+
+def _booked_that_day(
+    session: Session, calendar: BusinessCalendar, day: date, salesperson: Salesperson
+) -> list[dict[str, str]]:
+    """Appointments the coordinators booked for her that day."""
     start, end = _day_bounds(calendar, day)
-    rows = [
-        DigestCall(
-            at=f"{calendar.local(call.started_at):%H:%M}",
-            caller=_caller(call),
-            result=RESULT_WORDS.get(call.result or "", call.result or "in progress"),
-            outcome=OUTCOME_WORDS.get(call.outcome.value, call.outcome.value)
-            if call.outcome
-            else "",
-            handled_by=call.answered_by.name if call.answered_by else "",
-            notes=call.disposition_notes or "",
-        )
-        for call in calls
-    ]
     appointments = session.scalars(
         select(Appointment)
         .where(
@@ -212,18 +230,53 @@ def _queue_one(
         .options(selectinload(Appointment.customer))
         .order_by(Appointment.start_at)
     ).all()
-    coming_start, coming_end = _coming_up(calendar, day)
+    return [
+        {
+            "when": f"{calendar.local(a.start_at):%a %d %b %H:%M}",
+            "customer": a.customer.name,
+            "place": a.place or "",
+        }
+        for a in appointments
+    ]
+
+
+def _coming(
+    session: Session,
+    calendar: BusinessCalendar,
+    salesperson: Salesperson,
+    start: datetime,
+    end: datetime,
+) -> list[dict[str, str]]:
+    """Her booked appointments starting in [start, end)."""
     coming = session.scalars(
         select(Appointment)
         .where(
             Appointment.salesperson_id == salesperson.id,
             Appointment.status == BookingStatus.BOOKED,
-            Appointment.start_at >= coming_start,
-            Appointment.start_at < coming_end,
+            Appointment.start_at >= start,
+            Appointment.start_at < end,
         )
         .options(selectinload(Appointment.customer))
         .order_by(Appointment.start_at)
     ).all()
+    return [
+        {
+            "when": f"{calendar.local(a.start_at):%a %d %b %H:%M}–{calendar.local(a.end_at):%H:%M}",
+            "customer": a.customer.name
+            + (f" ({a.customer.company})" if a.customer.company else ""),
+            "phone": format_phone(a.customer.phone) if a.customer.phone else "",
+            "place": a.place or "",
+        }
+        for a in coming
+    ]
+
+
+def _customer_name(customer: Customer) -> str:
+    return customer.name + (f" ({customer.company})" if customer.company else "")
+
+
+def _waiting(session: Session, salesperson: Salesperson) -> list[dict[str, str]]:
+    """Callers on her lines still waiting for a call back, the most urgent first."""
     line_ids = [line.id for line in salesperson.lines]
     waiting = session.scalars(
         select(Enquiry)
@@ -231,56 +284,16 @@ def _queue_one(
         .options(selectinload(Enquiry.customer))
         .order_by(Enquiry.sla_deadline)
     ).all()
-    rendered = render_email(
-        "salesperson-digest",
-        org_name=org_name,
-        salesperson_name=salesperson.name,
-        day=f"{day:%A %d %B %Y}",
-        calls=rows,
-        answered=sum(1 for call in calls if call.result == CallResult.ANSWERED.value),
-        appointments=[
-            {
-                "when": f"{calendar.local(a.start_at):%a %d %b %H:%M}",
-                "customer": a.customer.name,
-                "place": a.place or "",
-            }
-            for a in appointments
-        ],
-        coming_until=f"{calendar.local(coming_end - timedelta(seconds=1)):%A %d %B}",
-        coming=[
-            {
-                "when": f"{calendar.local(a.start_at):%a %d %b %H:%M}–"
-                f"{calendar.local(a.end_at):%H:%M}",
-                "customer": a.customer.name
-                + (f" ({a.customer.company})" if a.customer.company else ""),
-                "phone": format_phone(a.customer.phone) if a.customer.phone else "",
-                "place": a.place or "",
-            }
-            for a in coming
-        ],
-        waiting=[
-            {
-                "caller": enquiry.customer.name
-                if enquiry.customer
-                else format_phone(enquiry.caller_number) or "Withheld number",
-                "kind": enquiry.kind.value,
-                "transcript": enquiry.transcript or "",
-            }
-            for enquiry in waiting
-        ],
-        console_url=console_url.rstrip("/"),
-    )
-    enqueue_email(
-        session,
-        now=now,
-        kind="salesperson-digest",
-        idempotency_key=f"digest:{salesperson.id}:{day.isoformat()}",
-        to_email=salesperson.email,
-        to_name=salesperson.name,
-        subject=rendered.subject,
-        text_body=rendered.text_body,
-        html_body=rendered.html_body,
-    )
+    return [
+        {
+            "caller": enquiry.customer.name
+            if enquiry.customer
+            else format_phone(enquiry.caller_number) or "Withheld number",
+            "kind": enquiry.kind.value,
+            "transcript": enquiry.transcript or "",
+        }
+        for enquiry in waiting
+    ]
 
 
 def run_digests(runtime: Any) -> int:

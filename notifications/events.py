@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import Customer, EmailEvent, Job, OutboundEmail
 
-from . import job_emails
+from .jobs import emails as job_emails
 from .senders import IDEMPOTENCY_ARG
 
 # How far along an email is; a state only gives way to one ranked at least as high.

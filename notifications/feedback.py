@@ -25,7 +25,7 @@ from models import (
 )
 from models.audit import record
 
-from . import job_emails
+from .jobs import emails as job_emails
 
 LOW_RATING = 2
 MAX_COMMENT = 2000

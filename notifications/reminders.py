@@ -38,8 +38,7 @@ from models import (
 from models.contact import format_phone
 from models.organisation import current_settings
 
-from .outbox import enqueue_email
-from .templates import render_email
+from . import emails
 
 DEFAULT_REMINDER_TIME = time(16, 0)
 REMINDER_KINDS = ("appointment-reminder", "teleconference-reminder")
@@ -108,21 +107,22 @@ def _recipient(booking: Booking) -> tuple[str, str] | None:
     return customer.name, customer.email
 
 
-def _render(booking: Booking, calendar: BusinessCalendar, links: ReminderLinks, name: str):
-    context: dict[str, Any] = {
-        "recipient_name": name,
-        "when": describe_when(booking, calendar),
-        "change_url": links.change_url(booking),
-    }
-    if isinstance(booking, Appointment):
-        context |= {"salesperson": booking.salesperson, "place": booking.place or ""}
-        return render_email("appointment-reminder", **context)
-    context |= {
-        "title": booking.title,
-        "dial_in": format_phone(booking.dial_in_number),
-        "pin": booking.pin,
-    }
-    return render_email("teleconference-reminder", **context)
+def _reminder(
+    booking: Booking,
+    calendar: BusinessCalendar,
+    links: ReminderLinks,
+    recipient: tuple[str, str],
+    due: datetime,
+) -> emails.Email:
+    return emails.send_booking_reminder.build(
+        booking,
+        to=recipient,
+        when=describe_when(booking, calendar),
+        change_url=links.change_url(booking),
+        dial_in=format_phone(booking.dial_in_number) if isinstance(booking, Teleconference) else "",
+        send_at=due,
+        stored={"booking": booking_kind(booking), "id": booking.id, "start": _iso(booking)},
+    )
 
 
 def _cancel_if_pending(session: Session, email_id: int | None) -> None:
@@ -152,17 +152,14 @@ def plan_reminder(
     if booking.status is not BookingStatus.BOOKED or recipient is None or due <= now:
         _cancel_if_pending(session, booking.reminder_email_id)
         return None
-    kind = f"{booking_kind(booking)}-reminder"
-    rendered = _render(booking, calendar, links, recipient[0])
+    reminder = _reminder(booking, calendar, links, recipient, due)
     values = {
-        "to_email": recipient[1],
-        "to_name": recipient[0],
-        "subject": rendered.subject,
-        "text_body": rendered.text_body,
-        "html_body": rendered.html_body,
+        "to_email": reminder.to_email,
+        "to_name": reminder.to_name,
+        **reminder.rendered_values(),
         "next_attempt_at": due,
         "scheduled_for": None,
-        "context": {"booking": booking_kind(booking), "id": booking.id, "start": _iso(booking)},
+        "context": dict(reminder.stored or {}),
     }
     if booking.reminder_email_id is not None:
         replaced = session.execute(
@@ -176,22 +173,7 @@ def plan_reminder(
         )
         if replaced.rowcount == 1:
             return session.get(OutboundEmail, booking.reminder_email_id)
-    salesperson = booking.salesperson
-    email = enqueue_email(
-        session,
-        now=now,
-        kind=kind,
-        idempotency_key=f"{kind}:{booking.id}:{booking.sequence}",
-        to_email=recipient[1],
-        to_name=recipient[0],
-        subject=rendered.subject,
-        text_body=rendered.text_body,
-        html_body=rendered.html_body,
-        from_name=salesperson.name if salesperson else None,
-        reply_to=salesperson.email if salesperson else None,
-        send_at=due,
-        context=values["context"],
-    )
+    [email] = emails.queue(session, reminder, now=now)
     booking.reminder_email_id = email.id
     return email
 

@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Enquiry, EnquiryStatus, Line, Role, User, utcnow
+from models import Enquiry, EnquiryStatus, Line, Role, User
 from models.contact import format_phone
 from models.organisation import current_settings
 
-from .outbox import enqueue_email
-from .templates import render_email
+from . import emails
 
 log = logging.getLogger(__name__)
 
@@ -76,27 +75,10 @@ def _enquiry_context(enquiry: Enquiry, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _queue_alert(
-    session: Session, kind: str, about: Enquiry, name: str, email: str, now: datetime, **context
-) -> None:
-    rendered = render_email(kind, recipient_name=name, **context)
-    enqueue_email(
-        session,
-        now=now,
-        kind=kind,
-        idempotency_key=f"{kind}:{about.id}:{email.lower()}",
-        to_email=email,
-        to_name=name,
-        subject=rendered.subject,
-        text_body=rendered.text_body,
-        html_body=rendered.html_body,
-    )
-
-
 def alert_breached_enquiries(
     session: Session,
     *,
-    now: datetime | None = None,
+    now: datetime,
     console_url: str = "http://127.0.0.1:5000",
     default_timezone: str = "UTC",
 ) -> int:
@@ -104,7 +86,6 @@ def alert_breached_enquiries(
 
     Adds to the caller's transaction; the caller commits.
     """
-    now = now or utcnow()
     breached = _open_enquiries(
         session, Enquiry.sla_deadline < now, Enquiry.sla_breach_alerted_at.is_(None)
     )
@@ -115,19 +96,17 @@ def alert_breached_enquiries(
     queue_url = f"{console_url.rstrip('/')}/enquiries"
     for enquiry in breached:
         overdue = max(1, int((now - enquiry.sla_deadline).total_seconds() // 60))
-        for name, email in recipients:
-            _queue_alert(
-                session,
-                "sla-breach",
-                enquiry,
-                name,
-                email,
-                now,
-                **_enquiry_context(enquiry, zone),
-                overdue_minutes=overdue,
-                owner_name=enquiry.owner.name if enquiry.owner else "nobody has claimed it",
-                queue_url=queue_url,
-            )
+        emails.send_enquiry_alerts(
+            session,
+            "sla-breach",
+            enquiry.id,
+            recipients,
+            **_enquiry_context(enquiry, zone),
+            overdue_minutes=overdue,
+            owner_name=enquiry.owner.name if enquiry.owner else "nobody has claimed it",
+            queue_url=queue_url,
+            now=now,
+        )
         enquiry.sla_breach_alerted_at = now
     session.flush()
     return len(breached)
@@ -194,19 +173,17 @@ def warn_enquiries_nearing_sla(
     zone = _org_zone(session, default_timezone)
     for enquiry in due:
         minutes_left = max(1, int((enquiry.sla_deadline - now).total_seconds() // 60))
-        for name, email in _warning_recipients(session, enquiry):
-            _queue_alert(
-                session,
-                "sla-warning",
-                enquiry,
-                name,
-                email,
-                now,
-                **_enquiry_context(enquiry, zone),
-                minutes_left=minutes_left,
-                claimed=enquiry.owner is not None,
-                enquiry_url=f"{console_url.rstrip('/')}/enquiries/{enquiry.id}",
-            )
+        emails.send_enquiry_alerts(
+            session,
+            "sla-warning",
+            enquiry.id,
+            _warning_recipients(session, enquiry),
+            **_enquiry_context(enquiry, zone),
+            minutes_left=minutes_left,
+            claimed=enquiry.owner is not None,
+            enquiry_url=f"{console_url.rstrip('/')}/enquiries/{enquiry.id}",
+            now=now,
+        )
         enquiry.sla_warning_sent_at = now
     session.flush()
     return len(due)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from models import Appointment, BookingStatus, utcnow
+from models import Appointment, BookingStatus
 from notifications.reminders import booking_from_change_token
 
+from .clock import request_now
 from .database import get_session
 from .desk.changes import BookingChanged, request_change
 from .desk.clock import org_zone
@@ -23,7 +24,7 @@ def change_request(token: str):
     if booking is None:
         abort(404, description="This link is not valid.")
     zone = org_zone(session, current_app.config.get("TIMEZONE") or "UTC")
-    now = utcnow()
+    now = request_now()
     context = {
         "booking": booking,
         "is_appointment": isinstance(booking, Appointment),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
-from models import FeedbackStage, Job, utcnow
+from models import FeedbackStage, Job
 from models.hours import BusinessCalendar
 from notifications.feedback import (
     AlreadyAnswered,
@@ -15,6 +15,7 @@ from notifications.feedback import (
 )
 from notifications.feedback_links import BadLink, ExpiredLink, FeedbackLink, read_token
 
+from .clock import request_now
 from .database import get_session
 
 bp = Blueprint("feedback", __name__)
@@ -43,7 +44,7 @@ def _read(token: str, now) -> tuple[FeedbackLink | None, Job | None, object]:
 @bp.route("/feedback/<token>", methods=["GET", "POST"])
 def feedback(token: str):
     """Rate a job 1–5 with an optional comment: early ("so far") or at delivery, once each."""
-    now = utcnow()
+    now = request_now()
     link, job, refusal = _read(token, now)
     if refusal is not None:
         return refusal

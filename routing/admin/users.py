@@ -7,6 +7,7 @@ from flask import abort, render_template, request
 from sqlalchemy import select
 
 from models import Role, User
+from notifications.jobs import open_job_counts
 
 from ..clock import request_now
 from ..database import get_session
@@ -20,7 +21,6 @@ from .views import (
     _done,
     _failed,
     _job_settings,
-    _open_jobs,
     _region,
     _with_assigned_jobs,
     bp,
@@ -39,7 +39,11 @@ def _users() -> dict[Role, list[User]]:
 def users():
     """Coordinators (and whether they ring), account managers (and their load), admins."""
     return render_template(
-        "admin/users.html", groups=_users(), open_jobs=_open_jobs(), errors={}, form={}
+        "admin/users.html",
+        groups=_users(),
+        open_jobs=open_job_counts(get_session()),
+        errors={},
+        form={},
     )
 
 
@@ -63,7 +67,9 @@ def add_user():
             now=request_now(),
         )
     except SwitchboardError as exc:
-        return _failed("admin/users.html", exc, groups=_users(), open_jobs=_open_jobs())
+        return _failed(
+            "admin/users.html", exc, groups=_users(), open_jobs=open_job_counts(get_session())
+        )
     user = saved.user
     message = _with_assigned_jobs(f"Created {user.name} ({ROLE_LABELS[user.role]}).", saved)
     return _done(message, "admin.user", user_id=user.id)

@@ -32,7 +32,6 @@ from models import (
     User,
 )
 from models.contact import format_phone
-from models.job import OPEN_JOB_STATUSES, Job
 from notifications.jobs import JobSettings
 
 from ..database import get_session
@@ -112,15 +111,6 @@ def _done(message: str, endpoint: str, **values: Any):
     get_session().commit()
     flash(message)
     return redirect(url_for(endpoint, **values))
-
-
-def _open_jobs() -> dict[int, int]:
-    rows = get_session().execute(
-        select(Job.account_manager_id, func.count())
-        .where(Job.status.in_(OPEN_JOB_STATUSES), Job.account_manager_id.is_not(None))
-        .group_by(Job.account_manager_id)
-    )
-    return {manager_id: n for manager_id, n in rows}
 
 
 # --- overview ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import Job, OutboundEmail, User
 from models.hours import BusinessCalendar
 from notifications.capacity import overrides_of
-from notifications.eta import Eta
+from notifications.jobs.eta import Eta
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -9,13 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from models import Job, JobStatus, User, utcnow
+from models import JobStatus
 from notifications import capacity
-from notifications.eta import Eta, InvalidEta, parse_eta
 from notifications.jobs import (
     UNSET,
     DayFull,
@@ -30,6 +27,8 @@ from notifications.jobs import (
     is_storable_text,
     update_job,
 )
+from notifications.jobs.eta import Eta, InvalidEta, parse_eta
+from notifications.jobs.queries import job_page
 
 from ..clock import request_now
 from ..database import get_session
@@ -204,7 +203,7 @@ def create():
             eta_override_reason=body.get("eta_override_reason"),
             actor=g.api_actor,
             settings=settings,
-            now=utcnow(),
+            now=request_now(),
         )
         session.commit()
     except DayFull as exc:
@@ -274,7 +273,7 @@ def change(reference: str):
             eta_override_reason=body.get("eta_override_reason"),
             actor=g.api_actor,
             settings=_settings(),
-            now=utcnow(),
+            now=request_now(),
         )
         session.commit()
     except DayFull as exc:
@@ -347,7 +346,7 @@ def delivery_capacity():
     _refuse_unknown_parameters({"from", "days"})
     session = get_session()
     tz = _settings().zone(session)
-    start = _query_date("from") or capacity.window_start(utcnow(), tz)
+    start = _query_date("from") or capacity.window_start(request_now(), tz)
     days = _query_int("days", DEFAULT_DAYS, 1, capacity.MAX_DAYS)
     if start + timedelta(days=days) > date(2999, 12, 31):
         raise BadRequest("the window reaches past the year 2999", {"from": "too late"})
@@ -406,11 +405,7 @@ def list_jobs():
         raise BadRequest("eta_from is after eta_to", {"eta_from": "after eta_to"})
     limit = _query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     cursor = request.args.get("cursor")
-    stmt = select(Job).options(joinedload(Job.customer), joinedload(Job.account_manager))
-    if cursor:
-        stmt = stmt.where(Job.id > _decode_cursor(cursor))
-    if statuses:
-        stmt = stmt.where(Job.status.in_(statuses))
+    after = _decode_cursor(cursor) if cursor else None
     email = request.args.get("account_manager_email")
     if email is not None and email != "":
         email = email.strip().lower()
@@ -419,17 +414,16 @@ def list_jobs():
                 "account_manager_email must be an email address",
                 {"account_manager_email": "not an email address"},
             )
-        manager_ids = select(User.id).where(func.lower(User.email) == email)
-        stmt = stmt.where(Job.account_manager_id.in_(manager_ids))
-    if eta_from:
-        start = capacity.local_midnight(eta_from, tz)
-        stmt = stmt.where(or_(Job.eta_date >= eta_from, Job.eta_at >= start))
-    if eta_to:
-        end = capacity.local_midnight(eta_to + timedelta(days=1), tz)
-        stmt = stmt.where(or_(Job.eta_date <= eta_to, Job.eta_at < end))
-    rows = session.scalars(stmt.order_by(Job.id).limit(limit + 1)).unique().all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, more = job_page(
+        session,
+        tz,
+        after=after,
+        statuses=statuses,
+        manager_email=email or None,
+        eta_from=eta_from,
+        eta_to=eta_to,
+        limit=limit,
+    )
     response = jsonify(
         jobs=[job_summary_json(job, tz) for job in rows],
         next_cursor=_encode_cursor(rows[-1].id) if more else None,

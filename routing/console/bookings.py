@@ -8,8 +8,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from models import Appointment, AuditEntry, BookingStatus, OutboundEmail, Role, Teleconference
-from models import utcnow as clock
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.booking import APPOINTMENT_LENGTHS, TELECONFERENCE_LENGTHS, free_slots
 from ..desk.change_outcome import change_settings
@@ -41,7 +41,7 @@ def _booking(kind: str, booking_id: int):
 def _render(kind: str, booking_id: int, *, errors=None, form=None, status=200):
     session = get_session()
     booking = _booking(kind, booking_id)
-    now = clock()
+    now = request_now()
     minutes = int((booking.end_at - booking.start_at).total_seconds() // 60)
     values = dict(form or {})
     chosen_minutes = (
@@ -145,7 +145,7 @@ def move_booking(kinds: str, booking_id: int):
             length_minutes=_int(request.form.get("length_minutes")),
             actor=current_user(),
             settings=change_settings(desk_settings()),
-            now=clock(),
+            now=request_now(),
             seen_sequence=_int(request.form.get("sequence")),
         )
         session.commit()
@@ -178,7 +178,7 @@ def cancel_booking(kinds: str, booking_id: int):
             reason=request.form.get("cancel_reason"),
             actor=current_user(),
             settings=change_settings(desk_settings()),
-            now=clock(),
+            now=request_now(),
             seen_sequence=_int(request.form.get("sequence")),
         )
         session.commit()

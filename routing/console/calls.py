@@ -116,7 +116,14 @@ def dispose(call_id: int):
     session = get_session()
     user = current_user()
     try:
-        result = dispose_call(session, call_id, request.form, actor=user, settings=desk_settings())
+        result = dispose_call(
+            session,
+            call_id,
+            request.form,
+            actor=user,
+            settings=desk_settings(),
+            now=request_now(),
+        )
         session.commit()
     except InvalidDisposition as exc:
         session.rollback()
@@ -162,6 +169,7 @@ def _transfer(call_id: int, result) -> None:
             call_id=call_id,
             job=result.job,
             notes="the transfer failed",
+            now=request_now(),
         )
         session.commit()
         flash(f"{exc.message} A callback task was created for {manager.name}.", "error")

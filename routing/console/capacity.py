@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from models import Job, utcnow
 from notifications import capacity
-from notifications.eta import Eta
 from notifications.jobs import DayFull
+from notifications.jobs.eta import Eta
 
 from ..database import get_session
 from ..security import login_required

@@ -27,7 +27,7 @@ QUEUE_SHOWN = 100
 @login_required(Role.COORDINATOR)
 def enquiries():
     """Open and claimed enquiries, most urgent first, each with its SLA countdown."""
-    entries = enquiry_queue(get_session())
+    entries = enquiry_queue(get_session(), now=request_now())
     return render_template(
         "console/enquiries.html",
         entries=entries[:QUEUE_SHOWN],
@@ -40,7 +40,7 @@ def enquiries():
 @login_required(Role.COORDINATOR)
 def enquiries_json():
     """How many enquiries are waiting and how many have breached (for the nav badge)."""
-    entries = enquiry_queue(get_session())
+    entries = enquiry_queue(get_session(), now=request_now())
     return {
         "open": len(entries),
         "breached": sum(1 for entry in entries if entry.breached),
@@ -54,7 +54,7 @@ def claim(enquiry_id: int):
     """Take an enquiry: the others see it is yours."""
     session = get_session()
     try:
-        claim_enquiry(session, enquiry_id, actor=current_user())
+        claim_enquiry(session, enquiry_id, actor=current_user(), now=request_now())
         session.commit()
         flash("Enquiry claimed: it is yours now.", "success")
     except (NotClaimable, AlreadyDisposed) as exc:
@@ -91,6 +91,7 @@ def call_back(enquiry_id: int):
             actor=user,
             controller=get_call_controller(),
             twiml_url=public_url(url_for("console_twiml.callback", enquiry_id=enquiry_id)),
+            now=request_now(),
         )
         session.commit()
         flash(f"Calling you on {user.phone} now; answer to be connected.", "success")
@@ -147,7 +148,12 @@ def resolve(enquiry_id: int):
     session = get_session()
     try:
         resolve_enquiry(
-            session, enquiry_id, request.form, actor=current_user(), settings=desk_settings()
+            session,
+            enquiry_id,
+            request.form,
+            actor=current_user(),
+            settings=desk_settings(),
+            now=request_now(),
         )
         session.commit()
     except InvalidDisposition as exc:

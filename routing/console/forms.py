@@ -8,9 +8,10 @@ from itertools import groupby
 from typing import Any
 
 from models import Appointment, Customer, Outcome, Salesperson, utcnow
+from notifications.jobs import account_managers_with_load
 
+from ..clock import request_now
 from ..database import get_session
-from ..desk.accounts import account_managers_with_load
 from ..desk.booking import APPOINTMENT_LENGTHS, TELECONFERENCE_LENGTHS, free_slots
 from ..desk.changes import upcoming_bookings
 from ..desk.disposition import LEAST_LOADED, OUTCOME_LABELS, SALES_OUTCOMES
@@ -46,7 +47,7 @@ def disposition_context(
         values.update({key: form.get(key) for key in form})
     days = []
     if salesperson is not None:
-        days = slot_days(free_slots(session, salesperson.id, zone=org_zone))
+        days = slot_days(free_slots(session, salesperson.id, zone=org_zone, now=request_now()))
     eta_capacity = capacity_view(session)
     if errors and "new_job_eta_alternatives" in errors:
         eta_capacity.refused = True
@@ -106,6 +107,7 @@ def change_choice(booking) -> dict[str, Any]:
                 get_session(),
                 booking.salesperson_id,
                 zone=org_zone,
+                now=request_now(),
                 length_minutes=minutes,
                 ignore_appointment_id=booking.id,
             )

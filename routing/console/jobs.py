@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from models import (
-    OPEN_JOB_STATUSES,
-    AuditEntry,
-    Customer,
-    Job,
-    JobStatus,
-    OutboundEmail,
-    Role,
-    User,
-    utcnow,
-)
+from models import Job, JobStatus, Role
 from models.hours import BusinessCalendar
 from notifications.capacity import overrides_of
-from notifications.eta import Eta
-from notifications.job_emails import eta_state
 from notifications.jobs import (
     UNSET,
     DayFull,
@@ -39,21 +24,24 @@ from notifications.jobs import (
     open_job_counts,
     update_job,
 )
+from notifications.jobs.eta import Eta, eta_state
+from notifications.jobs.queries import (
+    PAGE_SIZE,
+    JobRow,
+    active_account_managers,
+    audit_of,
+    emails_of,
+    jobs_of,
+    search_jobs,
+)
 
+from ..clock import request_now
 from ..database import get_session
 from ..security import current_user, login_required, may_change_job, require_job_change
 from .capacity import CapacityView, capacity_view, chosen_date
 from .views import bp, page_arg
 
-PAGE_SIZE = 50
 EDITORS = (Role.COORDINATOR, Role.ACCOUNT_MANAGER)
-STATE_ORDER = {"overdue": 0, "at-risk": 1, "on-track": 2, "": 3}
-
-
-@dataclass
-class JobRow:
-    job: Job
-    state: str
 
 
 def _settings() -> JobSettings:
@@ -69,66 +57,6 @@ def _actor() -> str:
     return user.email if user else "console"
 
 
-def _managers(session: Session) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.role == Role.ACCOUNT_MANAGER, User.active.is_(True))
-            .order_by(User.name)
-        )
-    )
-
-
-def search_jobs(
-    session: Session,
-    *,
-    query: str = "",
-    status: str = "",
-    manager: str = "",
-    page: int = 1,
-) -> tuple[list[Job], int]:
-    """Jobs matching a reference or customer (name, email, company), newest first."""
-    stmt = select(Job).join(Job.customer)
-    if query:
-        like = f"%{query.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Job.reference).like(like),
-                func.lower(Customer.name).like(like),
-                func.lower(Customer.email).like(like),
-                func.lower(Customer.company).like(like),
-            )
-        )
-    if status == "active":
-        stmt = stmt.where(Job.status.in_(OPEN_JOB_STATUSES))
-    elif status in {s.value for s in JobStatus}:
-        stmt = stmt.where(Job.status == JobStatus(status))
-    if manager == "unassigned":
-        stmt = stmt.where(Job.account_manager_id.is_(None))
-    elif manager.isdigit():
-        stmt = stmt.where(Job.account_manager_id == int(manager))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    jobs = session.scalars(
-        stmt.options(joinedload(Job.customer), joinedload(Job.account_manager))
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return list(jobs), total
-
-
-def jobs_of(session: Session, manager: User, calendar: BusinessCalendar, now: datetime):
-    """A manager's open jobs: overdue first, then at risk, then by ETA."""
-    jobs = session.scalars(
-        select(Job)
-        .options(joinedload(Job.customer))
-        .where(Job.account_manager_id == manager.id, Job.status.in_(OPEN_JOB_STATUSES))
-    ).all()
-    rows = [JobRow(job, eta_state(calendar, job, now)) for job in jobs]
-    rows.sort(key=lambda r: (STATE_ORDER[r.state], Eta.of_job(r.job).deadline(calendar.timezone)))
-    return rows
-
-
 @bp.get("/jobs")
 @login_required()
 def jobs():
@@ -139,7 +67,7 @@ def jobs():
     manager = request.args.get("manager", "")
     page = page_arg()
     found, total = search_jobs(session, query=query, status=status, manager=manager, page=page)
-    calendar, now = _calendar(session), utcnow()
+    calendar, now = _calendar(session), request_now()
     return render_template(
         "console/jobs/list.html",
         rows=[JobRow(job, eta_state(calendar, job, now)) for job in found],
@@ -149,7 +77,7 @@ def jobs():
         query=query,
         status=status,
         manager=manager,
-        managers=_managers(session),
+        managers=active_account_managers(session),
         statuses=list(JobStatus),
         zone=calendar.timezone,
     )
@@ -163,7 +91,7 @@ def my_jobs():
     calendar = _calendar(session)
     user = current_user()
     assert user is not None
-    rows = jobs_of(session, user, calendar, utcnow())
+    rows = jobs_of(session, user, calendar, request_now())
     return render_template(
         "console/jobs/mine.html",
         rows=rows,
@@ -228,7 +156,7 @@ def job_new():
                 eta_override_reason=form["eta_override_reason"] or None,
                 actor=_actor(),
                 settings=_settings(),
-                now=utcnow(),
+                now=request_now(),
             )
             session.commit()
         except DayFull as exc:
@@ -249,7 +177,7 @@ def job_new():
         "console/jobs/form.html",
         form=form,
         errors=errors,
-        managers=_managers(session),
+        managers=active_account_managers(session),
         counts=open_job_counts(session),
         capacity=capacity_view(session, full=full),
     ), (409 if full else 422 if errors else 200)
@@ -287,6 +215,7 @@ def job_edit(job_id: int):
                 account_manager_email=manager or UNSET,
                 actor=_actor(),
                 settings=_settings(),
+                now=request_now(),
             )
             session.commit()
         except JobError as exc:
@@ -298,7 +227,7 @@ def job_edit(job_id: int):
     return render_template(
         "console/jobs/edit.html",
         job=job,
-        managers=_managers(session),
+        managers=active_account_managers(session),
         counts=open_job_counts(session),
         errors=errors,
     ), (422 if errors else 200)
@@ -308,7 +237,7 @@ def _apply(job: Job, **changes: Any):
     """Run one change through the job service; flash the outcome and go back."""
     session = get_session()
     try:
-        update_job(session, job, actor=_actor(), settings=_settings(), **changes)
+        update_job(session, job, actor=_actor(), settings=_settings(), now=request_now(), **changes)
         session.commit()
     except (InvalidJob, UnknownAccountManager, InvalidTransition) as exc:
         session.rollback()
@@ -348,7 +277,7 @@ def job_eta(job_id: int):
             eta_override_reason=form["eta_override_reason"] or None,
             actor=_actor(),
             settings=_settings(),
-            now=utcnow(),
+            now=request_now(),
         )
         session.commit()
     except DayFull as exc:
@@ -415,17 +344,6 @@ def _render_detail(
     status: int = 200,
 ):
     calendar = _calendar(session)
-    emails = session.scalars(
-        select(OutboundEmail)
-        .options(joinedload(OutboundEmail.events))
-        .where(OutboundEmail.job_id == job.id)
-        .order_by(OutboundEmail.id)
-    ).unique()
-    audit = session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.entity_type == "job", AuditEntry.entity_id == job.id)
-        .order_by(AuditEntry.id)
-    )
     overrides = overrides_of(session, job.id)
     return render_template(
         "console/jobs/detail.html",
@@ -435,11 +353,11 @@ def _render_detail(
         eta_values=eta_values or {},
         job=job,
         eta=Eta.of_job(job),
-        state=eta_state(calendar, job, utcnow()),
-        emails=list(emails),
-        audit=list(audit),
+        state=eta_state(calendar, job, request_now()),
+        emails=emails_of(session, job),
+        audit=audit_of(session, job),
         zone=calendar.timezone,
-        managers=_managers(session),
+        managers=active_account_managers(session),
         can_edit=may_change_job(current_user(), job),
         Eta=Eta,
     ), status

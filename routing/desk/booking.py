@@ -30,13 +30,11 @@ from models import (
     TeleconferenceParticipant,
     User,
     audit,
-    utcnow,
 )
 from models.contact import format_phone
 from models.organisation import current_settings
-from notifications.outbox import enqueue_email
+from notifications import emails
 from notifications.reminders import ReminderLinks, plan_reminder, release_ended_pins
-from notifications.templates import render_email
 
 from .availability import APPOINTMENT_LENGTHS, working_windows
 from .calendar import ics_attachment, invite_ics
@@ -83,7 +81,7 @@ def free_slots(
     salesperson_id: int,
     *,
     zone: ZoneInfo,
-    now: datetime | None = None,
+    now: datetime,
     days: int = BOOKING_HORIZON_DAYS,
     length_minutes: int = SLOT_MINUTES,
     ignore_appointment_id: int | None = None,
@@ -93,7 +91,6 @@ def free_slots(
     ``ignore_appointment_id``: the slots that appointment holds count as free (moving it
     by half an hour may overlap where it is now).
     """
-    now = now or utcnow()
     needed = max(1, -(-length_minutes // SLOT_MINUTES))
     windows = working_windows(session, salesperson_id, now.astimezone(zone).date(), days, zone)
     if not windows:
@@ -162,7 +159,7 @@ def book_appointment(
     place: str | None = None,
     notes: str | None = None,
     call_id: int | None = None,
-    now: datetime | None = None,
+    now: datetime,
     links: ReminderLinks | None = None,
 ) -> Appointment:
     """Book a free slot, claim every slot it covers, queue ICS invites to both sides and
@@ -173,7 +170,6 @@ def book_appointment(
     """
     if start.tzinfo is None:
         raise ValueError("appointment start must be timezone-aware")
-    now = now or utcnow()
     if length_minutes not in APPOINTMENT_LENGTHS:
         raise InvalidDisposition({"length_minutes": "Choose one of the offered lengths."})
     start = start.astimezone(UTC)
@@ -266,40 +262,15 @@ def queue_appointment_emails(
         method=method,
     )
     when = describe(appointment.start_at, appointment.end_at, zone)
-    kind = "appointment-invite" if appointment.sequence == 0 else "appointment-update"
-    for name, email in recipients:
-        rendered = render_email(
-            kind,
-            recipient_name=name,
-            customer=customer,
-            salesperson=salesperson,
-            appointment=appointment,
-            when=when,
-            old_when=old_when or when,
-            place=appointment.place or "",
-            cancelled=cancelled,
-            reason=appointment.cancel_reason or "",
-            for_salesperson=email == salesperson.email,
-        )
-        key = (
-            f"appointment-invite:{appointment.id}:{email}"
-            if appointment.sequence == 0
-            else f"appointment-update:{appointment.id}:{appointment.sequence}:{email}"
-        )
-        enqueue_email(
-            session,
-            now=now,
-            kind=kind,
-            idempotency_key=key,
-            to_email=email,
-            to_name=name,
-            subject=rendered.subject,
-            text_body=rendered.text_body,
-            html_body=rendered.html_body,
-            from_name=salesperson.name,
-            reply_to=salesperson.email if email != salesperson.email else None,
-            attachments=[ics_attachment(ics, method)],
-        )
+    emails.send_appointment_invitations(
+        session,
+        appointment,
+        recipients,
+        when=when,
+        old_when=old_when,
+        attachment=ics_attachment(ics, method),
+        now=now,
+    )
 
 
 def _insert_with_unique_pin(session: Session, conference: Teleconference, now: datetime) -> None:
@@ -344,7 +315,7 @@ def create_teleconference(
     customer: Customer | None = None,
     salesperson: Salesperson | None = None,
     call_id: int | None = None,
-    now: datetime | None = None,
+    now: datetime,
     links: ReminderLinks | None = None,
 ) -> Teleconference:
     """Schedule a teleconference with a fresh PIN and queue an ICS invite to everyone.
@@ -352,7 +323,6 @@ def create_teleconference(
     ``participants`` are (name, email) pairs already validated; the customer and the
     salesperson are added when given and not already listed.
     """
-    now = now or utcnow()
     errors: dict[str, str] = {}
     if start.tzinfo is None:
         raise ValueError("teleconference start must be timezone-aware")
@@ -439,39 +409,15 @@ def queue_teleconference_emails(
         sequence=conference.sequence,
         method=method,
     )
-    when = describe(conference.start_at, conference.end_at, zone)
-    kind = "teleconference-invite" if conference.sequence == 0 else "teleconference-update"
-    for name, email in everyone:
-        rendered = render_email(
-            kind,
-            recipient_name=name,
-            conference=conference,
-            title=conference.title,
-            dial_in=dial_in,
-            pin=conference.pin,
-            when=when,
-            old_when=old_when or when,
-            cancelled=cancelled,
-            reason=conference.cancel_reason or "",
-            participants=everyone,
-        )
-        key = (
-            f"teleconference-invite:{conference.id}:{email.lower()}"
-            if conference.sequence == 0
-            else f"teleconference-update:{conference.id}:{conference.sequence}:{email.lower()}"
-        )
-        enqueue_email(
-            session,
-            now=now,
-            kind=kind,
-            idempotency_key=key,
-            to_email=email,
-            to_name=name,
-            subject=rendered.subject,
-            text_body=rendered.text_body,
-            html_body=rendered.html_body,
-            attachments=[ics_attachment(ics, method)],
-        )
+    emails.send_teleconference_invitations(
+        session,
+        conference,
+        dial_in=dial_in,
+        when=describe(conference.start_at, conference.end_at, zone),
+        old_when=old_when,
+        attachment=ics_attachment(ics, method),
+        now=now,
+    )
 
 
 def week_appointments(

@@ -171,27 +171,7 @@ def move_appointment(
         raise SlotTaken(
             f"That slot is not free for {appointment.salesperson.name}: pick another one."
         )
-    try:
-        with session.begin_nested():
-            _claim(
-                session,
-                Appointment,
-                appointment,
-                "appointment",
-                start_at=start,
-                end_at=start + timedelta(minutes=minutes),
-                updated_at=now,
-            )
-            session.execute(
-                delete(AppointmentSlot).where(AppointmentSlot.appointment_id == appointment.id)
-            )
-            claim_slots(session, appointment)
-    except IntegrityError:
-        session.expire(appointment)
-        raise SlotTaken(
-            f"Another coordinator has just booked that slot with "
-            f"{appointment.salesperson.name}. Please pick another one."
-        ) from None
+    _move_slots(session, appointment, start, minutes, now)
     _audit(
         session,
         actor,
@@ -216,6 +196,33 @@ def move_appointment(
     plan_reminder(session, appointment, now=now, links=settings.links)
     session.flush()
     return appointment
+
+
+def _move_slots(
+    session: Session, appointment: Appointment, start: datetime, minutes: int, now: datetime
+) -> None:
+    """Claim the appointment's new slots in one savepoint; a slot taken meanwhile refuses."""
+    try:
+        with session.begin_nested():
+            _claim(
+                session,
+                Appointment,
+                appointment,
+                "appointment",
+                start_at=start,
+                end_at=start + timedelta(minutes=minutes),
+                updated_at=now,
+            )
+            session.execute(
+                delete(AppointmentSlot).where(AppointmentSlot.appointment_id == appointment.id)
+            )
+            claim_slots(session, appointment)
+    except IntegrityError:
+        session.expire(appointment)
+        raise SlotTaken(
+            f"Another coordinator has just booked that slot with "
+            f"{appointment.salesperson.name}. Please pick another one."
+        ) from None
 
 
 def cancel_appointment(

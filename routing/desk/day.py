@@ -20,14 +20,13 @@ from models import (
     Enquiry,
     EnquiryStatus,
     Job,
-    Role,
     Task,
     TaskStatus,
     User,
 )
 from models.hours import BusinessCalendar
-from notifications.eta import Eta
-from notifications.job_emails import eta_state, warning_time
+from notifications.jobs import account_managers_with_load
+from notifications.jobs.eta import Eta, eta_state, warning_time
 
 BUCKETS = ("overdue", "today", "at-risk", "week")
 BUCKET_TITLES = {
@@ -249,19 +248,7 @@ def _enquiries(session: Session, owner_ids, limit: int) -> tuple[list[Enquiry], 
 
 def manager_loads(session: Session, manager_ids=None) -> list[ManagerLoad]:
     """Active account managers (all, or those in ``manager_ids``) and their open jobs."""
-    open_jobs = (
-        select(Job.account_manager_id, func.count(Job.id).label("n"))
-        .where(Job.status.in_(OPEN_JOB_STATUSES))
-        .group_by(Job.account_manager_id)
-        .subquery()
-    )
-    stmt = (
-        select(User, func.coalesce(open_jobs.c.n, 0))
-        .outerjoin(open_jobs, open_jobs.c.account_manager_id == User.id)
-        .where(User.role == Role.ACCOUNT_MANAGER, User.active.is_(True))
-        .order_by(User.name)
-    )
-    return [ManagerLoad(u, int(n)) for u, n in session.execute(_scope(stmt, User.id, manager_ids))]
+    return [ManagerLoad(u, n) for u, n in account_managers_with_load(session, manager_ids)]
 
 
 def account_manager_day(

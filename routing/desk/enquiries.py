@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from models import Enquiry, EnquiryStatus, Line, User, audit, utcnow
+from models import Enquiry, EnquiryStatus, Line, User, audit
 
 from ..telephony import CallController
 from .errors import AlreadyDisposed, EnquiryNotFound, NotClaimable
@@ -25,10 +25,9 @@ class QueueEntry:
 
 
 def enquiry_queue(
-    session: Session, *, now: datetime | None = None, include_resolved: bool = False
+    session: Session, *, now: datetime, include_resolved: bool = False
 ) -> list[QueueEntry]:
     """Open and claimed enquiries, the most urgent (earliest deadline) first."""
-    now = now or utcnow()
     statuses = [EnquiryStatus.OPEN, EnquiryStatus.CLAIMED]
     if include_resolved:
         statuses.append(EnquiryStatus.RESOLVED)
@@ -48,11 +47,8 @@ def enquiry_queue(
     ]
 
 
-def claim_enquiry(
-    session: Session, enquiry_id: int, *, actor: User, now: datetime | None = None
-) -> Enquiry:
+def claim_enquiry(session: Session, enquiry_id: int, *, actor: User, now: datetime) -> Enquiry:
     """Make ``actor`` the owner; refused when another coordinator already claimed it."""
-    now = now or utcnow()
     enquiry = session.get(Enquiry, enquiry_id)
     if enquiry is None:
         raise EnquiryNotFound("There is no such enquiry.")
@@ -115,12 +111,13 @@ def place_callback(
     actor: User,
     controller: CallController,
     twiml_url: str,
+    now: datetime,
 ) -> str:
     """Click-to-call: Twilio rings the coordinator, then (``twiml_url``) dials the customer.
 
     Claims the enquiry for her first. Returns the new call's SID.
     """
-    enquiry = claim_enquiry(session, enquiry_id, actor=actor)
+    enquiry = claim_enquiry(session, enquiry_id, actor=actor, now=now)
     if not enquiry.caller_number:
         raise NotClaimable("The caller's number was withheld: there is no number to call back.")
     if not actor.phone:

@@ -10,7 +10,7 @@ from icalendar import Calendar
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from models import Appointment, Call, Customer, OutboundEmail, Outcome, Salesperson, User
+from models import Appointment, Call, Customer, OutboundEmail, Outcome, Salesperson, User, utcnow
 from routing.desk.booking import book_appointment, free_slots
 from tests.browser.conftest import log_in, press_one, ring, shot
 
@@ -28,7 +28,7 @@ def test_moving_an_appointment_from_the_screen_pop(page, live_server, office):
         )
         session.add(dana)
         session.flush()
-        slot = free_slots(session, alice.id, zone=ZONE)[6]
+        slot = free_slots(session, alice.id, zone=ZONE, now=utcnow())[6]
         appointment = book_appointment(
             session,
             salesperson=alice,
@@ -39,6 +39,7 @@ def test_moving_an_appointment_from_the_screen_pop(page, live_server, office):
             actor=session.get(User, office.coordinator_id),
             mail_from="sales@example.com",
             place="Showroom",
+            now=utcnow(),
         )
         session.commit()
         appointment_id, old_start = appointment.id, appointment.start_at

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from models import AuditEntry, EtaOverride, Holiday, Job, OutboundEmail
 from notifications import capacity
-from notifications.eta import Eta
 from notifications.jobs import DayFull, create_job, update_job
+from notifications.jobs.eta import Eta
 from tests.factories import make_business_hours
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -14,7 +14,9 @@ from notifications.jobs import (
     InvalidTransition,
     JobSettings,
     UnknownAccountManager,
+    account_managers_with_load,
     create_job,
+    open_job_counts,
     update_job,
 )
 from tests.factories import make_user
@@ -102,6 +104,25 @@ def test_least_loaded_manager_with_spare_capacity_gets_the_job(db_session):
     job = _create(db_session, reference="J-2")
     assert job.account_manager_id == idle.id
     assert job.account_manager_id != full.id
+
+
+def test_a_managers_load_counts_only_her_jobs_still_open(db_session):
+    carol = _manager(db_session, name="Carol King", capacity=5)
+    dave = _manager(db_session, name="Dave Hill", capacity=5)
+    gone = _manager(db_session, name="Ed Gone", capacity=5)
+    gone.active = False
+    kept = _create(db_session, reference="J-1", account_manager_email=carol.email)
+    started = _create(db_session, reference="J-2", account_manager_email=carol.email)
+    done = _create(db_session, reference="J-3", account_manager_email=carol.email)
+    dropped = _create(db_session, reference="J-4", account_manager_email=carol.email)
+    for job, status in ((started, "in_progress"), (done, "delivered"), (dropped, "cancelled")):
+        update_job(db_session, job, status=status, actor="x", settings=SETTINGS, now=NOW)
+    assert kept.status is JobStatus.OPEN
+    assert open_job_counts(db_session) == {carol.id: 2}
+    assert open_job_counts(db_session, [dave.id]) == {}
+    loads = [(user.name, load) for user, load in account_managers_with_load(db_session)]
+    assert loads == [("Carol King", 2), ("Dave Hill", 0)]
+    assert account_managers_with_load(db_session, [dave.id]) == [(dave, 0)]
 
 
 def test_nobody_free_leaves_job_unassigned_and_alerts_admins(db_session):

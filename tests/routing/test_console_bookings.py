@@ -50,7 +50,7 @@ def desk(db_session):
 
 def _book(db_session, alice, dana, cora, index=0):
     zone = org_zone(db_session)
-    slot = free_slots(db_session, alice.id, zone=zone)[index + 4]
+    slot = free_slots(db_session, alice.id, zone=zone, now=utcnow())[index + 4]
     appointment = book_appointment(
         db_session,
         salesperson=alice,
@@ -61,6 +61,7 @@ def _book(db_session, alice, dana, cora, index=0):
         actor=cora,
         mail_from="sales@example.com",
         place="Showroom",
+        now=utcnow(),
     )
     db_session.commit()
     return appointment
@@ -299,11 +300,12 @@ def test_admins_set_the_reminder_time_and_pending_reminders_follow(client, db_se
         db_session,
         salesperson=alice,
         customer=dana,
-        start=free_slots(db_session, alice.id, zone=org_zone(db_session))[-1].start,
+        start=free_slots(db_session, alice.id, zone=org_zone(db_session), now=utcnow())[-1].start,
         length_minutes=30,
         zone=org_zone(db_session),
         actor=cora,
         mail_from="sales@example.com",
+        now=utcnow(),
     )
     db_session.commit()
     reminder = db_session.get(OutboundEmail, appointment.reminder_email_id)
@@ -337,7 +339,7 @@ def test_time_off_over_a_booked_appointment_lists_it_to_be_moved(client, db_sess
     assert "need moving" in page and f"/appointments/{appointment.id}" in page
     assert day not in {
         s.start.astimezone(org_zone(db_session)).date().isoformat()
-        for s in free_slots(db_session, alice.id, zone=org_zone(db_session))
+        for s in free_slots(db_session, alice.id, zone=org_zone(db_session), now=utcnow())
     }
 
 
@@ -420,6 +422,7 @@ def test_a_teleconference_moves_and_cancels_from_its_page(client, db_session, de
         mail_from="sales@example.com",
         customer=dana,
         salesperson=alice,
+        now=utcnow(),
     )
     db_session.commit()
     login(client, cora.email)

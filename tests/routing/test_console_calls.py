@@ -115,7 +115,7 @@ def test_dispose_as_appointment_books_and_redirects(client, db_session, desk):
     db_session.commit()
     login(client, cora.email)
     token = _form(client, f"/calls/{call.id}")
-    slot = free_slots(db_session, alice.id, zone=org_zone(db_session))[0]
+    slot = free_slots(db_session, alice.id, zone=org_zone(db_session), now=utcnow())[0]
     response = client.post(
         f"/calls/{call.id}/disposition",
         data={
@@ -350,7 +350,7 @@ def test_slot_start_is_iso_with_offset_in_the_form(client, db_session, desk):
     db_session.commit()
     login(client, cora.email)
     page = client.get(f"/calls/{call.id}").get_data(as_text=True)
-    slot = free_slots(db_session, alice.id, zone=org_zone(db_session))[0]
+    slot = free_slots(db_session, alice.id, zone=org_zone(db_session), now=utcnow())[0]
     assert f'value="{slot.start.isoformat()}"' in page
     assert slot.start - slot.start.replace(microsecond=0) == timedelta(0)
 

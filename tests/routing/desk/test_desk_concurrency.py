@@ -184,7 +184,8 @@ def test_two_coordinators_claiming_the_same_enquiry_only_one_gets_it(pg_engine, 
             session.execute(text("SELECT 1"))
             barrier.wait(timeout=10)
             try:
-                claim_enquiry(session, enquiry_id, actor=session.get(User, coordinator_ids[n]))
+                coordinator = session.get(User, coordinator_ids[n])
+                claim_enquiry(session, enquiry_id, actor=coordinator, now=NOW)
                 session.commit()
                 outcomes[n] = "ok"
             except NotClaimable as exc:

@@ -370,10 +370,12 @@ def test_refund_request_escalates_and_creates_save_the_sale_task(org, alice, coo
     for email in emails:
         assert "Delivery is too late" in email.text_body and "ORD-1" in email.subject
         assert f"/tasks/{task.id}" in email.text_body
-    closed = close_task(org, task.id, outcome="saved", why="Offered faster shipping", actor=bob)
+    closed = close_task(
+        org, task.id, outcome="saved", why="Offered faster shipping", actor=bob, now=MONDAY_9AM
+    )
     assert closed.status is TaskStatus.DONE and closed.outcome == "saved"
     with pytest.raises(AlreadyDisposed):
-        close_task(org, task.id, outcome="lost", why="x", actor=bob)
+        close_task(org, task.id, outcome="lost", why="x", actor=bob, now=MONDAY_9AM)
 
 
 def test_save_the_sale_outcome_needs_saved_or_lost_and_why(org, coordinator, settings, answered):
@@ -387,7 +389,7 @@ def test_save_the_sale_outcome_needs_saved_or_lost_and_why(org, coordinator, set
         **CALLER,
     )
     with pytest.raises(InvalidDisposition) as caught:
-        close_task(org, result.task.id, outcome="maybe", why=" ", actor=coordinator)
+        close_task(org, result.task.id, outcome="maybe", why=" ", actor=coordinator, now=MONDAY_9AM)
     assert set(caught.value.errors) == {"outcome", "outcome_notes"}
     assert org.get(Task, result.task.id).status is TaskStatus.OPEN
 

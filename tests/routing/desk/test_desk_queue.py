@@ -43,11 +43,11 @@ def test_claim_is_exclusive_and_release_returns_it(org, coordinator):
     claim_enquiry(org, enquiry.id, actor=coordinator, now=MONDAY_9AM)
     assert enquiry.status is EnquiryStatus.CLAIMED and enquiry.owner_id == coordinator.id
     with pytest.raises(NotClaimable, match="Cora Coordinator has already claimed"):
-        claim_enquiry(org, enquiry.id, actor=other)
+        claim_enquiry(org, enquiry.id, actor=other, now=MONDAY_9AM)
     with pytest.raises(NotClaimable):
         release_enquiry(org, enquiry.id, actor=other)
     release_enquiry(org, enquiry.id, actor=coordinator)
-    claim_enquiry(org, enquiry.id, actor=other)
+    claim_enquiry(org, enquiry.id, actor=other, now=MONDAY_9AM)
     assert enquiry.owner_id == other.id
 
 
@@ -84,7 +84,12 @@ def test_resolve_enquiry_with_a_disposition_closes_it_and_its_call(
     assert call.outcome is Outcome.GENERAL_ENQUIRY
     with pytest.raises(AlreadyDisposed, match="already closed by Cora"):
         resolve_enquiry(
-            org, enquiry.id, {"outcome": "wrong_number"}, actor=coordinator, settings=settings
+            org,
+            enquiry.id,
+            {"outcome": "wrong_number"},
+            actor=coordinator,
+            settings=settings,
+            now=MONDAY_9AM,
         )
 
 

@@ -14,7 +14,8 @@ change gets an email of its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -32,13 +33,11 @@ from models import (
     User,
 )
 from models.contact import format_phone
-from models.hours import BusinessCalendar
 from models.organisation import current_settings
 
-from .eta import Eta
-from .feedback_links import feedback_url
-from .outbox import enqueue_email
-from .templates import render_email
+from ..emails import Email, queue
+from ..feedback_links import feedback_url
+from .eta import Eta, at_risk_time
 
 CUSTOMER_ETA_KINDS = ("introduction", "eta-change")
 # Emails about a promise that no longer stands once the job is delivered or cancelled.
@@ -79,6 +78,7 @@ def _enqueue(
     context: dict[str, Any] | None = None,
     **template_context: Any,
 ) -> OutboundEmail | None:
+    """Queue one job email of ``kind`` to the customer or to ``to``, from ``sender``."""
     if to_customer:
         to_email, to_name = job.customer.email, job.customer.name
     else:
@@ -86,22 +86,32 @@ def _enqueue(
         to_email, to_name = to.email, to.name
     if not to_email:
         return None
-    rendered = render_email(kind, recipient_name=to_name, **template_context)
-    return enqueue_email(
-        session,
-        now=now,
+    email = Email(
         kind=kind,
-        idempotency_key=key,
+        key=key,
         to_email=to_email,
         to_name=to_name,
+        context=template_context,
         from_name=sender.name if sender else None,
         reply_to=sender.email if sender else None,
-        subject=rendered.subject,
-        text_body=rendered.text_body,
-        html_body=rendered.html_body,
         job_id=job.id,
         send_at=send_at,
+        stored=context,
+    )
+    return queue(session, email, now=now)[0]
+
+
+def _to_customer(job: Job, kind: str, context: dict[str, Any], key: str = "") -> Email:
+    """A customer email of ``kind`` (to rewrite a pending row, or to queue under ``key``)."""
+    return Email(
+        kind=kind,
+        key=key,
+        to_email=job.customer.email or "",
+        to_name=job.customer.name,
         context=context,
+        from_name=job.account_manager.name if job.account_manager else None,
+        reply_to=job.account_manager.email if job.account_manager else None,
+        job_id=job.id,
     )
 
 
@@ -152,14 +162,10 @@ def _introduction_context(session: Session, job: Job, tz: ZoneInfo, link: str) -
     }
 
 
-def _render_introduction(session: Session, job: Job, tz: ZoneInfo, email: OutboundEmail):
+def _introduction(session: Session, job: Job, tz: ZoneInfo, email: OutboundEmail) -> Email:
     """The introduction again (new ETA or manager), keeping the link it was written with."""
     link = (email.context or {}).get("feedback_url", "")
-    return render_email(
-        "introduction",
-        recipient_name=job.customer.name,
-        **_introduction_context(session, job, tz, link),
-    )
+    return _to_customer(job, "introduction", _introduction_context(session, job, tz, link))
 
 
 def assignment(
@@ -251,7 +257,7 @@ def eta_changed(
         return  # not introduced yet (no account manager): the introduction will carry it
     if latest.status == EmailStatus.PENDING:
         if latest.kind == "introduction":
-            rendered = _render_introduction(session, job, tz, latest)
+            rendered = _introduction(session, job, tz, latest).rendered()
             if _rewrite_if_pending(
                 session,
                 latest,
@@ -267,7 +273,7 @@ def eta_changed(
                 if _rewrite_if_pending(session, latest, status=EmailStatus.CANCELLED):
                     return
             else:
-                rendered = _render_eta_change(session, job, told, change.reason, tz)
+                rendered = _eta_change(session, job, told, change.reason, tz).rendered()
                 if _rewrite_if_pending(
                     session,
                     latest,
@@ -285,33 +291,23 @@ def eta_changed(
     told = Eta.from_iso(latest.context["eta"])
     if new == told:
         return
-    rendered = _render_eta_change(session, job, told, change.reason, tz)
-    enqueue_email(
-        session,
-        now=send_at,
-        kind="eta-change",
-        idempotency_key=f"job:{job.id}:eta-change:{change.id}",
-        to_email=job.customer.email or "",
-        to_name=job.customer.name,
-        from_name=job.account_manager.name if job.account_manager else None,
-        reply_to=job.account_manager.email if job.account_manager else None,
-        subject=rendered.subject,
-        text_body=rendered.text_body,
-        html_body=rendered.html_body,
-        job_id=job.id,
+    email = _eta_change(session, job, told, change.reason, tz)
+    email = replace(
+        email,
+        key=f"job:{job.id}:eta-change:{change.id}",
         send_at=send_at,
-        context={"eta": new.iso(), "old_eta": told.iso(), "reason": change.reason},
+        stored={"eta": new.iso(), "old_eta": told.iso(), "reason": change.reason},
     )
+    queue(session, email, now=send_at)
 
 
-def _render_eta_change(session: Session, job: Job, told: Eta, reason: str | None, tz: ZoneInfo):
-    return render_email(
-        "eta-change",
-        recipient_name=job.customer.name,
-        old_eta=told.describe(tz),
-        reason=reason or "",
+def _eta_change(session: Session, job: Job, told: Eta, reason: str | None, tz: ZoneInfo) -> Email:
+    context = {
+        "old_eta": told.describe(tz),
+        "reason": reason or "",
         **_base_context(session, job, tz),
-    )
+    }
+    return _to_customer(job, "eta-change", context)
 
 
 def resign_pending_customer_emails(session: Session, job: Job, tz: ZoneInfo) -> None:
@@ -326,10 +322,10 @@ def resign_pending_customer_emails(session: Session, job: Job, tz: ZoneInfo) -> 
     ).all()
     for email in pending:
         if email.kind == "introduction":
-            rendered = _render_introduction(session, job, tz, email)
+            rendered = _introduction(session, job, tz, email).rendered()
         else:
             told = Eta.from_iso(email.context["old_eta"])
-            rendered = _render_eta_change(session, job, told, email.context.get("reason"), tz)
+            rendered = _eta_change(session, job, told, email.context.get("reason"), tz).rendered()
         _rewrite_if_pending(
             session,
             email,
@@ -366,34 +362,6 @@ def _upsert_scheduled(
         existing.status = EmailStatus.PENDING
         existing.next_attempt_at = send_at
         existing.scheduled_for = None
-
-
-def at_risk_time(session: Session, eta: Eta, tz: ZoneInfo) -> datetime:
-    """One business day before the ETA, at the same local time (start of day for dates)."""
-    return warning_time(BusinessCalendar.load(session, tz.key), eta)
-
-
-def warning_time(calendar: BusinessCalendar, eta: Eta) -> datetime:
-    tz = calendar.timezone
-    if eta.day is not None:
-        day = calendar.previous_business_day(eta.day)
-        return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-    assert eta.at is not None
-    local = eta.at.astimezone(tz)
-    day = calendar.previous_business_day(local.date())
-    return datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC)
-
-
-def eta_state(calendar: BusinessCalendar, job: Job, now: datetime) -> str:
-    """ "overdue", "at-risk" (within a business day of the ETA) or "on-track"; "" when done."""
-    if job.delivered_at is not None or job.status.value in ("delivered", "cancelled"):
-        return ""
-    eta = Eta.of_job(job)
-    if now >= eta.deadline(calendar.timezone):
-        return "overdue"
-    if now >= warning_time(calendar, eta):
-        return "at-risk"
-    return "on-track"
 
 
 def job_link(base_url: str, job: Job) -> str:

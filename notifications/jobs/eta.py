@@ -1,4 +1,10 @@
-"""ETAs: a whole day or an instant, parsed from ISO 8601 and shown in the organisation's zone."""
+"""ETAs and their policy.
+
+An ETA is a whole day or an instant, parsed from ISO 8601 and shown in the organisation's
+zone. It is at risk within one business day of its deadline and overdue once the deadline
+has passed: the "at risk" and "passed" emails, the console's job lists and the account
+manager's day all read these rules here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from models import Job
+from models.hours import BusinessCalendar
 
 # Far enough for any real delivery, and safely inside what datetimes and time zones handle.
 MIN_YEAR, MAX_YEAR = 1970, 2999
@@ -101,3 +110,31 @@ def parse_eta(raw: object, tz: ZoneInfo) -> Eta:
     if not MIN_YEAR <= instant.year <= MAX_YEAR:
         raise InvalidEta(f"the ETA must be between the years {MIN_YEAR} and {MAX_YEAR}")
     return Eta(at=instant.astimezone(UTC))
+
+
+def at_risk_time(session: Session, eta: Eta, tz: ZoneInfo) -> datetime:
+    """One business day before the ETA, at the same local time (start of day for dates)."""
+    return warning_time(BusinessCalendar.load(session, tz.key), eta)
+
+
+def warning_time(calendar: BusinessCalendar, eta: Eta) -> datetime:
+    tz = calendar.timezone
+    if eta.day is not None:
+        day = calendar.previous_business_day(eta.day)
+        return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    assert eta.at is not None
+    local = eta.at.astimezone(tz)
+    day = calendar.previous_business_day(local.date())
+    return datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC)
+
+
+def eta_state(calendar: BusinessCalendar, job: Job, now: datetime) -> str:
+    """ "overdue", "at-risk" (within a business day of the ETA) or "on-track"; "" when done."""
+    if job.delivered_at is not None or job.status.value in ("delivered", "cancelled"):
+        return ""
+    eta = Eta.of_job(job)
+    if now >= eta.deadline(calendar.timezone):
+        return "overdue"
+    if now >= warning_time(calendar, eta):
+        return "at-risk"
+    return "on-track"
