@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import OutboundEmail
+from models import EmailStatus, OutboundEmail
 
 
 def enqueue_email(
@@ -62,3 +62,13 @@ def enqueue_email(
     session.add(email)
     session.flush()
     return email
+
+
+def resend(session: Session, email: OutboundEmail, *, now: datetime) -> None:
+    """Put a failed email back in the queue (the console's resend button)."""
+    if email.status != EmailStatus.FAILED:
+        raise ValueError("only failed emails can be resent")
+    email.status = EmailStatus.PENDING
+    email.attempts = 0
+    email.next_attempt_at = now
+    email.scheduled_for = None

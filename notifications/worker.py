@@ -355,7 +355,7 @@ def build_scheduler(runtime: WorkerRuntime, *, blocking: bool = True) -> BaseSch
         id="dispatch-outbox",
         jobstore="local",
         replace_existing=True,
-        next_run_time=utcnow(),
+        next_run_time=runtime.clock(),
     )
     for job in PERIODIC_JOBS:
         scheduler.add_job(
@@ -366,7 +366,7 @@ def build_scheduler(runtime: WorkerRuntime, *, blocking: bool = True) -> BaseSch
             id=f"periodic:{job.id}",
             jobstore="local",
             replace_existing=True,
-            next_run_time=utcnow(),
+            next_run_time=runtime.clock(),
         )
     runtime.scheduler = scheduler
     return scheduler

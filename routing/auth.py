@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from . import login_throttle
+from .clock import request_now
 from .database import get_session
-from .security import authenticate, current_user, local_path, login_user, logout_user, now
+from .security import authenticate, current_user, local_path, login_user, logout_user
 
 bp = Blueprint("auth", __name__)
 
@@ -44,7 +45,7 @@ def login():
         if not (email and password):
             error = "Wrong email or password."
         else:
-            at = now()
+            at = request_now()
             session = get_session()
             address = request.remote_addr
             lockout = login_throttle.lockout(session, email=email, address=address, now=at)

@@ -18,7 +18,8 @@ EXTENSION = "clock"
 
 
 def init_app(app: Flask, clock: Callable[[], datetime] | None = None) -> None:
-    """Install ``clock`` (default: the real UTC clock) unless one is installed already."""
+    """Install ``clock``, else the configuration's ``CLOCK`` (tests), else the real one."""
+    clock = clock or app.config.get("CLOCK")
     if clock is not None:
         app.extensions[EXTENSION] = clock
     else:

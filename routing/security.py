@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -17,7 +16,7 @@ from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Job, Role, Task, User, utcnow
+from models import Job, Role, Task, User
 
 from .database import get_session
 
@@ -79,12 +78,6 @@ def js_call(function: str, *args: Any) -> Markup:
     return Markup(
         f'<script type="application/json" data-switchboard="{escape(function)}">{data}</script>'
     )
-
-
-def now() -> datetime:
-    """The request's clock: the real one, or the ``CLOCK`` a test configured."""
-    clock = current_app.config.get("CLOCK")
-    return clock() if clock is not None else utcnow()
 
 
 def hash_password(password: str) -> str:

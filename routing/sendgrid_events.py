@@ -13,9 +13,10 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 
 from notifications.events import MalformedEvents, record_events
 
+from .clock import request_now
 from .database import get_session
 from .errors import SwitchboardError
-from .security import csrf, now
+from .security import csrf
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def events():
         log.warning("refused SendGrid events: SENDGRID_EVENT_PUBLIC_KEY is not set")
         raise Forbidden("event webhook refused: SENDGRID_EVENT_PUBLIC_KEY is not configured")
     body = _read_body()
-    at = now()
+    at = request_now()
     if verifier is not None:
         if body is None or not _signed(verifier, body):
             raise Forbidden("the event webhook signature is missing or wrong")

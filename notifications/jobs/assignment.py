@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models import OPEN_JOB_STATUSES, EmailStatus, Job, OutboundEmail, Role, User, utcnow
+from models import OPEN_JOB_STATUSES, EmailStatus, Job, OutboundEmail, Role, User
 from models.audit import record
 
 from . import emails
@@ -94,7 +94,7 @@ def assign_account_manager(
     manager_email: str | None = None,
     actor: str,
     settings: JobSettings | None = None,
-    now: datetime | None = None,
+    now: datetime,
     initial: bool = False,
     automatic: bool | None = None,
 ) -> User | None:
@@ -107,7 +107,6 @@ def assign_account_manager(
     audit entry; by default it is automatic when nobody was named.
     """
     settings = settings or JobSettings()
-    now = now or utcnow()
     if manager is None and manager_email:
         manager = manager_by_email(session, manager_email)
     if automatic is None:
@@ -162,7 +161,7 @@ def assign_waiting_jobs(
     *,
     actor: str,
     settings: JobSettings | None = None,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = 100,
 ) -> list[Job]:
     """Give unassigned open jobs, oldest first, to account managers who have room now.
@@ -174,7 +173,6 @@ def assign_waiting_jobs(
     processes sweeping at once never assign the same job twice.
     """
     settings = settings or JobSettings()
-    now = now or utcnow()
     # Lock no more waiting jobs than there is room for (a delivery frees one place).
     room = sum(m.capacity - count for m, count in _managers_with_room(session))
     if room <= 0 or limit <= 0:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Customer, EtaChange, Job, JobStatus, utcnow
+from models import Customer, EtaChange, Job, JobStatus
 from models.audit import record
 from models.contact import InvalidContact, normalise_email, normalise_phone
 
@@ -88,7 +88,7 @@ def create_job(
     eta_override_reason: str | None = None,
     actor: str,
     settings: JobSettings | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Job:
     """Create a job, assign it and write its first emails to the outbox.
 
@@ -97,7 +97,6 @@ def create_job(
     DayFull when the ETA's day has no room and no ``eta_override_reason`` is given.
     """
     settings = settings or JobSettings()
-    now = now or utcnow()
     reference = clean_text(reference, "reference", MAX_REFERENCE, required=True) or ""
     existing = find_job(session, reference)
     if existing is not None:
@@ -169,7 +168,7 @@ def update_job(
     eta_override_reason: Any = None,
     actor: str,
     settings: JobSettings | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Job:
     """Change a job's ETA, status, manager or description; each change is audited.
 
@@ -178,7 +177,6 @@ def update_job(
     that keeps its day never fails on capacity.
     """
     settings = settings or JobSettings()
-    now = now or utcnow()
     tz = settings.zone(session)
     new_eta = _new_eta(job, eta, tz)
     reason = clean_text(eta_reason, "eta_reason", MAX_REASON)

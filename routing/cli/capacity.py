@@ -6,9 +6,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from models import utcnow
 from notifications import capacity
 from notifications.jobs import JobSettings
+from routing.clock import app_now
 from routing.database import get_db
 
 
@@ -78,7 +78,7 @@ def show_command(days: int) -> None:
     config = current_app.config["SWITCHBOARD_CONFIG"]
     with get_db().session() as session:
         tz = JobSettings.from_config(config).zone(session)
-        start = capacity.window_start(utcnow(), tz)
+        start = capacity.window_start(app_now(), tz)
         for load in capacity.day_loads(session, start, days, tz):
             limit = "no limit" if load.capacity is None else f"{load.booked}/{load.capacity}"
             full = "" if load.has_room else "  full"

@@ -20,6 +20,7 @@ def demo(url: str | None) -> None:
     import os
 
     from notifications.jobs import JobSettings
+    from routing.clock import app_now
     from routing.setup.demo import DEMO_PASSWORD, load_demo
 
     config = current_app.config["SWITCHBOARD_CONFIG"]
@@ -29,6 +30,7 @@ def demo(url: str | None) -> None:
             timezone=config.TIMEZONE,
             region=config.DEFAULT_REGION,
             job_settings=JobSettings.from_config(config),
+            now=app_now(),
         )
     base = (url or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}").rstrip("/")
     click.echo(result.summary())

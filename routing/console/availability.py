@@ -6,13 +6,12 @@ coordinators and account managers see it read-only.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from models import BusinessHours, Role, Salesperson
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.availability import (
     APPOINTMENT_LENGTHS,
@@ -48,7 +47,7 @@ def _render(person: Salesperson, *, errors=None, form=None, clashes=None, status
     session = get_session()
     team = {row.weekday: row for row in session.scalars(select(BusinessHours))}
     own = {row.weekday: row for row in person.hours}
-    today = datetime.now(zone()).date()
+    today = request_now().astimezone(zone()).date()
     return (
         render_template(
             "console/availability.html",

@@ -9,11 +9,12 @@ from typing import Any
 from flask import jsonify, request, url_for
 from sqlalchemy.orm import Session
 
-from models import Job, utcnow
+from models import Job
 from notifications import capacity
 from notifications.jobs import DayFull
 from notifications.jobs.eta import Eta
 
+from ..clock import request_now
 from ..database import get_session
 from ..security import login_required
 from .helpers import zone
@@ -56,7 +57,9 @@ def capacity_view(
     if base is not None:
         loads = list(base.loads)
     else:
-        loads = capacity.day_loads(session, capacity.window_start(utcnow(), tz), STRIP_DAYS, tz)
+        loads = capacity.day_loads(
+            session, capacity.window_start(request_now(), tz), STRIP_DAYS, tz
+        )
     if exclude is not None:
         # The job being moved does not count against the days it may move to.
         own = capacity.local_day(Eta.of_job(job), tz)

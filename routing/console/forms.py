@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
-from models import Appointment, Customer, Outcome, Salesperson, utcnow
+from models import Appointment, Customer, Outcome, Salesperson
 from notifications.jobs import account_managers_with_load
 
 from ..clock import request_now
@@ -39,7 +39,7 @@ def disposition_context(
         "length_minutes": str(salesperson.appointment_minutes if salesperson else 30),
         "conference_minutes": "30",
         # The next full hour, local, as <input type=datetime-local> wants it.
-        "conference_start": (datetime.now(org_zone) + timedelta(hours=1)).strftime(
+        "conference_start": (request_now().astimezone(org_zone) + timedelta(hours=1)).strftime(
             "%Y-%m-%dT%H:00"
         ),
     }
@@ -52,7 +52,7 @@ def disposition_context(
     if errors and "new_job_eta_alternatives" in errors:
         eta_capacity.refused = True
         eta_capacity.alternatives = refused_alternatives(dict(errors), "new_job_eta_alternatives")
-    bookings = upcoming_bookings(session, customer.id, utcnow()) if customer else []
+    bookings = upcoming_bookings(session, customer.id, request_now()) if customer else []
     changes = [change_choice(booking) for booking in bookings]
     if len(changes) == 1:
         values.setdefault("change_booking", changes[0]["key"])

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
-from models import utcnow
 from models.contact import format_phone
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.clock import org_zone
 from ..desk.disposition import DeskSettings
@@ -75,7 +75,7 @@ def job_url(job: Any) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(job_url, "job_url")
-    app.add_template_global(utcnow, "server_now")
+    app.add_template_global(request_now, "server_now")
     app.add_template_filter(_local, "local")
     app.add_template_filter(format_phone, "phone")
     app.add_template_filter(_countdown, "countdown")

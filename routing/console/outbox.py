@@ -7,8 +7,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from models import EmailStatus, Job, OutboundEmail
-from notifications.delivery import resend
+from notifications.outbox import resend
 
+from ..clock import request_now
 from ..database import get_session
 from ..security import local_path, login_required
 from .views import bp, page_arg
@@ -94,7 +95,7 @@ def outbox_resend(email_id: int):
     session = get_session()
     email = _email_or_404(session, email_id)
     try:
-        resend(session, email)
+        resend(session, email, now=request_now())
     except ValueError as exc:
         flash(str(exc).capitalize() + ".", "error")
     else:

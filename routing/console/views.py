@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from models import Role, Salesperson, User, utcnow
+from models import Role, Salesperson, User
 from models.hours import BusinessCalendar
 
+from ..clock import request_now
 from ..database import get_session
 from ..desk.day import BUCKET_TITLES, BUCKETS, account_manager_day, manager_loads
 from ..desk.overview import overview
@@ -53,7 +54,7 @@ def home():
         if person is None:
             abort(403, description="Your login is not linked to a salesperson: ask an admin.")
         return redirect(url_for("console.availability", salesperson_id=person.id))
-    now = utcnow()
+    now = request_now()
     calendar = BusinessCalendar.load(session, current_app.config.get("TIMEZONE") or "UTC")
     manager_ids, assignee_ids, chosen = _day_scope(user)
     day = account_manager_day(

@@ -33,7 +33,6 @@ from models import (
     Role,
     Salesperson,
     User,
-    utcnow,
 )
 from models.contact import normalise_phone
 from models.organisation import current_settings
@@ -134,6 +133,7 @@ def load_demo(
     timezone: str = "UTC",
     region: str = "US",
     job_settings: JobSettings | None = None,
+    now: datetime,
 ) -> DemoResult:
     """Create whatever of the demo organisation is missing. The caller commits.
 
@@ -144,13 +144,13 @@ def load_demo(
     job_settings = job_settings or JobSettings(timezone=timezone, default_region=region)
     zone = ZoneInfo(timezone)
     _settings(session, timezone, result)
-    _hours(session, result)
+    _hours(session, result, now)
     users = _users(session, result)
     salespeople = _salespeople(session, result)
     customers = _customers(session, salespeople, result)
     session.flush()
-    _jobs(session, customers, users, zone, result, job_settings)
-    _calls(session, customers, salespeople, users, result)
+    _jobs(session, customers, users, zone, result, job_settings, now)
+    _calls(session, customers, salespeople, users, result, now)
     session.flush()
     result.logins = [
         ("admin", ADMIN[1]),
@@ -179,13 +179,13 @@ def _settings(session: Session, timezone: str, result: DemoResult) -> None:
         result.count("organisation settings")
 
 
-def _hours(session: Session, result: DemoResult) -> None:
+def _hours(session: Session, result: DemoResult, now: datetime) -> None:
     have = set(session.scalars(select(BusinessHours.weekday)))
     if not have:
         for weekday in range(5):
             session.add(BusinessHours(weekday=weekday, opens_at=time(8), closes_at=time(18)))
             result.count("business days")
-    year = utcnow().year
+    year = now.year
     holidays = {date(year, 12, 25): "Christmas Day", date(year + 1, 1, 1): "New Year's Day"}
     known = set(session.scalars(select(Holiday.day).where(Holiday.day.in_(holidays))))
     for day, name in holidays.items():
@@ -292,12 +292,13 @@ def _jobs(
     zone: ZoneInfo,
     result: DemoResult,
     job_settings: JobSettings,
+    now: datetime,
 ) -> None:
     """Jobs made through the job service, so their emails are in the outbox as in real use."""
     managers = [users[am[1]] for am in ACCOUNT_MANAGERS]
     references = [f"NW-{4711 + i}" for i in range(len(JOB_ITEMS))]
     known = set(session.scalars(select(Job.reference).where(Job.reference.in_(references))))
-    today = datetime.now(zone).date()
+    today = now.astimezone(zone).date()
     for i, (reference, description) in enumerate(zip(references, JOB_ITEMS, strict=True)):
         if reference in known:
             continue
@@ -316,9 +317,12 @@ def _jobs(
             account_manager_email=managers[i % len(managers)].email,
             actor="demo",
             settings=job_settings,
+            now=now,
         )
         if i % 3 == 1:
-            update_job(session, job, status="in_progress", actor="demo", settings=job_settings)
+            update_job(
+                session, job, status="in_progress", actor="demo", settings=job_settings, now=now
+            )
         if i == 1:
             # One job whose ETA already moved, so the history is not empty.
             later = datetime.combine(today + timedelta(days=4 + i), time(14))
@@ -329,6 +333,7 @@ def _jobs(
                 eta_reason="Supplier shipment delayed two days",
                 actor=managers[1].email,
                 settings=job_settings,
+                now=now,
             )
         result.count("jobs")
 
@@ -339,9 +344,10 @@ def _calls(
     salespeople: list[Salesperson],
     users: dict[str, User],
     result: DemoResult,
+    now: datetime,
 ) -> None:
     coordinators = [users[c[1]] for c in COORDINATORS]
-    now = utcnow().replace(microsecond=0)
+    now = now.replace(microsecond=0)
     session.flush()
     plans = [
         # (sid suffix, customer index, minutes ago, answered, outcome)
@@ -372,45 +378,57 @@ def _calls(
             within_hours=True,
         )
         if answered:
-            coordinator = coordinators[index % len(coordinators)]
-            call.status = CallStatus.COMPLETED.value
-            call.result = CallResult.ANSWERED.value
-            call.dial_status = "completed"
-            call.answered_at = started + timedelta(seconds=9)
-            call.answered_by_id = coordinator.id
-            call.ring_seconds = 9
-            call.talk_seconds = 180 + index * 20
-            call.duration_seconds = call.ring_seconds + call.talk_seconds
-            call.ended_at = call.answered_at + timedelta(seconds=call.talk_seconds)
-            call.outcome = outcome
-            call.disposed_at = call.ended_at + timedelta(minutes=1)
-            call.disposed_by_id = coordinator.id
-            call.disposition_notes = "Demo call"
+            _answered(call, coordinators[index % len(coordinators)], outcome, extra=index * 20)
         else:
-            call.status = CallStatus.COMPLETED.value
-            call.result = CallResult.VOICEMAIL.value
-            call.dial_status = "no-answer"
-            call.ring_seconds = 20
-            call.duration_seconds = 55
-            call.ended_at = started + timedelta(seconds=55)
+            _voicemail(call)
         session.add(call)
         session.flush()
         if not answered:
-            session.add(
-                Enquiry(
-                    call_id=call.id,
-                    customer_id=customer.id,
-                    line_id=call.line_id,
-                    caller_number=customer.phone,
-                    kind=EnquiryKind.VOICEMAIL,
-                    sla_deadline=now + timedelta(minutes=10),
-                    transcript=(
-                        "Hi, this is about our order, could someone call me back about "
-                        "the delivery date? Thanks."
-                    ),
-                    recording_seconds=14,
-                    created_at=call.ended_at,
-                )
-            )
+            session.add(_voicemail_enquiry(call, customer, now))
             result.count("missed enquiries")
         result.count("calls")
+
+
+def _answered(call: Call, coordinator: User, outcome: Outcome | None, extra: int) -> None:
+    """A call a coordinator answered, talked through and disposed a minute later."""
+    started = call.started_at
+    call.status = CallStatus.COMPLETED.value
+    call.result = CallResult.ANSWERED.value
+    call.dial_status = "completed"
+    call.answered_at = started + timedelta(seconds=9)
+    call.answered_by_id = coordinator.id
+    call.ring_seconds = 9
+    call.talk_seconds = 180 + extra
+    call.duration_seconds = call.ring_seconds + call.talk_seconds
+    call.ended_at = call.answered_at + timedelta(seconds=call.talk_seconds)
+    call.outcome = outcome
+    call.disposed_at = call.ended_at + timedelta(minutes=1)
+    call.disposed_by_id = coordinator.id
+    call.disposition_notes = "Demo call"
+
+
+def _voicemail(call: Call) -> None:
+    """A call nobody picked up: the caller left a message."""
+    call.status = CallStatus.COMPLETED.value
+    call.result = CallResult.VOICEMAIL.value
+    call.dial_status = "no-answer"
+    call.ring_seconds = 20
+    call.duration_seconds = 55
+    call.ended_at = call.started_at + timedelta(seconds=55)
+
+
+def _voicemail_enquiry(call: Call, customer: Customer, now: datetime) -> Enquiry:
+    return Enquiry(
+        call_id=call.id,
+        customer_id=customer.id,
+        line_id=call.line_id,
+        caller_number=customer.phone,
+        kind=EnquiryKind.VOICEMAIL,
+        sla_deadline=now + timedelta(minutes=10),
+        transcript=(
+            "Hi, this is about our order, could someone call me back about "
+            "the delivery date? Thanks."
+        ),
+        recording_seconds=14,
+        created_at=call.ended_at,
+    )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models import Role
+from models import Role, utcnow
 from notifications.capacity import set_per_day
 from notifications.jobs import JobSettings, create_job
 from tests.browser.conftest import log_in, shot
@@ -38,6 +38,7 @@ def test_choose_an_eta_on_a_full_day_see_alternatives_and_override(live_server, 
                 account_manager_email=carol.email,
                 actor="test",
                 settings=JobSettings(timezone="America/New_York"),
+                now=utcnow(),
             )
         session.commit()
 

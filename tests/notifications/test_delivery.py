@@ -13,8 +13,9 @@ import responses
 from sqlalchemy import select
 
 from models import EmailStatus, OutboundEmail
-from notifications.delivery import MAX_ATTEMPTS, dispatch_due, resend
-from notifications.outbox import enqueue_email
+from notifications.delivery import dispatch_due
+from notifications.leases import MAX_ATTEMPTS
+from notifications.outbox import enqueue_email, resend
 from notifications.senders import IDEMPOTENCY_ARG, DevelopmentSender, SendGridSender
 
 from .conftest import MAIL_FROM, SENDGRID_HOST, SENDGRID_URL

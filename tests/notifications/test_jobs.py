@@ -139,7 +139,9 @@ def test_nobody_free_leaves_job_unassigned_and_alerts_admins(db_session):
 def test_later_assignment_introduces_the_manager(db_session):
     job = _create(db_session)
     carol = _manager(db_session, name="Carol King")
-    update_job(db_session, job, account_manager_email=carol.email, actor="x", settings=SETTINGS)
+    update_job(
+        db_session, job, account_manager_email=carol.email, actor="x", settings=SETTINGS, now=NOW
+    )
     [intro] = _emails(db_session, job, "introduction")
     assert intro.from_name == "Carol King"
     assert _emails(db_session, job, "handover") == []
@@ -206,7 +208,9 @@ def test_change_after_the_change_email_left_tells_old_as_last_announced(db_sessi
     _mark_sent(db_session, _emails(db_session, job, "introduction")[0])
     update_job(db_session, job, eta="2026-12-12", actor="c", settings=SETTINGS, now=NOW)
     _mark_sent(db_session, _emails(db_session, job, "eta-change")[0])
-    update_job(db_session, job, eta="2026-12-18", eta_reason="late", actor="c", settings=SETTINGS)
+    update_job(
+        db_session, job, eta="2026-12-18", eta_reason="late", actor="c", settings=SETTINGS, now=NOW
+    )
     db_session.expire_all()
     first, second = _emails(db_session, job, "eta-change")
     assert second.status == EmailStatus.PENDING
@@ -228,7 +232,9 @@ def test_reassignment_sends_handover_to_customer_and_assignment_to_new_manager(d
     carol = _manager(db_session, name="Carol King")
     erin = _manager(db_session, name="Erin Wu", email="erin@example.com")
     job = _create(db_session, account_manager_email=carol.email)
-    update_job(db_session, job, account_manager_email=erin.email, actor="c", settings=SETTINGS)
+    update_job(
+        db_session, job, account_manager_email=erin.email, actor="c", settings=SETTINGS, now=NOW
+    )
     [handover] = _emails(db_session, job, "handover")
     assert handover.to_email == "dana@example.com"
     assert handover.from_name == "Erin Wu"
@@ -252,7 +258,7 @@ def test_delivered_sends_feedback_link_and_cancels_pending_promises(db_session):
     assert "http://127.0.0.1:5000/feedback/" in delivered.text_body
     assert "?rating=5" in delivered.html_body
     with pytest.raises(InvalidTransition):
-        update_job(db_session, job, status="open", actor="c", settings=SETTINGS)
+        update_job(db_session, job, status="open", actor="c", settings=SETTINGS, now=NOW)
 
 
 def test_eta_passed_reminder_follows_the_eta(db_session):
@@ -289,8 +295,12 @@ def test_pending_eta_change_comes_from_the_new_manager_after_a_handover(db_sessi
     erin = _manager(db_session, name="Erin Wu", email="erin@example.com")
     job = _create(db_session, account_manager_email=carol.email)
     _mark_sent(db_session, _emails(db_session, job, "introduction")[0])
-    update_job(db_session, job, eta="2026-12-12", eta_reason="rain", actor="c", settings=SETTINGS)
-    update_job(db_session, job, account_manager_email=erin.email, actor="c", settings=SETTINGS)
+    update_job(
+        db_session, job, eta="2026-12-12", eta_reason="rain", actor="c", settings=SETTINGS, now=NOW
+    )
+    update_job(
+        db_session, job, account_manager_email=erin.email, actor="c", settings=SETTINGS, now=NOW
+    )
     db_session.expire_all()
     [change] = _emails(db_session, job, "eta-change", EmailStatus.PENDING)
     assert (change.from_name, change.reply_to) == ("Erin Wu", "erin@example.com")

@@ -81,7 +81,9 @@ def test_job_that_waited_goes_to_the_manager_whose_job_is_done(db_session, admin
     assert waiting.account_manager is None
     assert _outbox(db_session, waiting) == [("job-unassigned", admin.email)]
 
-    update_job(db_session, first, status=status, actor="carol@acme.example", settings=SETTINGS)
+    update_job(
+        db_session, first, status=status, actor="carol@acme.example", settings=SETTINGS, now=NOW
+    )
 
     assert waiting.account_manager == carol
     assert _kinds(db_session, waiting, "introduction") == ["j-2@example.com"]
@@ -112,7 +114,9 @@ def test_job_moved_to_another_manager_frees_room_for_a_waiting_job(db_session, a
     waiting = _create(db_session, "J-3")
     assert waiting.account_manager is None
 
-    update_job(db_session, moved, account_manager_email=bob.email, actor="ada", settings=SETTINGS)
+    update_job(
+        db_session, moved, account_manager_email=bob.email, actor="ada", settings=SETTINGS, now=NOW
+    )
 
     assert moved.account_manager == bob
     assert waiting.account_manager == carol
@@ -130,7 +134,7 @@ def test_oldest_waiting_job_gets_the_room_first(db_session, admin):
     older.created_at = NOW - timedelta(hours=2)
     db_session.flush()
 
-    update_job(db_session, busy, status="delivered", actor="carol", settings=SETTINGS)
+    update_job(db_session, busy, status="delivered", actor="carol", settings=SETTINGS, now=NOW)
 
     assert older.account_manager == carol
     assert newer.account_manager is None
@@ -153,7 +157,7 @@ def test_sweep_fills_the_room_there_is_and_leaves_the_rest_waiting(db_session, a
     bob = _manager(db_session, "Bob Stone", capacity=0)
     jobs = [_create(db_session, f"J-{n}") for n in range(1, 5)]
     cancelled = jobs.pop(0)
-    update_job(db_session, cancelled, status="cancelled", actor="ada", settings=SETTINGS)
+    update_job(db_session, cancelled, status="cancelled", actor="ada", settings=SETTINGS, now=NOW)
     carol.capacity = bob.capacity = 1
     db_session.flush()
 

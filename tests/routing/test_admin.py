@@ -738,6 +738,7 @@ def bob_and_a_new_job(db_session, *, capacity: int, reference: str, customer_ema
         customer={"name": "A Customer", "email": customer_email},
         eta="2026-12-10",
         actor="api:shop",
+        now=utcnow(),
     )
     db_session.commit()
     return bob, job

@@ -42,6 +42,7 @@ def _job(db_session, reference, eta, manager, customer_name="Dana Diaz"):
         account_manager_email=manager.email,
         actor="test",
         settings=JobSettings(),
+        now=utcnow(),
     )
     db_session.commit()
     return job

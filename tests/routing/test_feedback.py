@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from models import OutboundEmail, Role
+from models import OutboundEmail, Role, utcnow
 from notifications.jobs import JobSettings, create_job, update_job
 from tests.factories import make_user
 from tests.test_app import csrf_from
@@ -35,8 +35,9 @@ def feedback_path(db_session):
         account_manager_email=manager.email,
         actor="test",
         settings=settings,
+        now=utcnow(),
     )
-    update_job(db_session, job, status="delivered", actor="test", settings=settings)
+    update_job(db_session, job, status="delivered", actor="test", settings=settings, now=utcnow())
     db_session.commit()
     delivered = db_session.scalar(select(OutboundEmail).where(OutboundEmail.kind == "delivered"))
     match = re.search(r"https://sb\.example\.com(/feedback/\S+?)\?rating=5", delivered.text_body)

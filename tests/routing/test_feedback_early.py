@@ -53,6 +53,7 @@ def job(db_session):
         account_manager_email=manager.email,
         actor="test",
         settings=settings,
+        now=utcnow(),
     )
     db_session.commit()
     return job
@@ -127,7 +128,7 @@ def test_early_comment_with_a_good_rating_is_followed_up(client, db_session, ear
 def test_early_and_delivered_answers_are_separate(client, db_session, job, early_path):
     _answer(client, early_path, 5)
     settings = JobSettings(secret_key=SECRET, public_base_url=BASE)
-    update_job(db_session, job, status="delivered", actor="test", settings=settings)
+    update_job(db_session, job, status="delivered", actor="test", settings=settings, now=utcnow())
     db_session.commit()
     delivered = db_session.scalar(select(OutboundEmail).where(OutboundEmail.kind == "delivered"))
     path = re.search(rf"{re.escape(BASE)}(/feedback/\S+?)\?rating=1", delivered.text_body)[1]

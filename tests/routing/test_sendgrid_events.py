@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from config import ProductionConfig
-from models import Customer, EmailEvent, EmailStatus, OutboundEmail, Role
+from models import Customer, EmailEvent, EmailStatus, OutboundEmail, Role, utcnow
 from notifications.jobs import JobSettings, create_job
 from notifications.senders import IDEMPOTENCY_ARG
 from routing import create_app
@@ -65,6 +65,7 @@ def sent_intro(db_session):
         account_manager_email=manager.email,
         actor="test",
         settings=JobSettings(),
+        now=utcnow(),
     )
     intro = db_session.scalar(
         select(OutboundEmail).where(
