@@ -10,8 +10,8 @@ from notifications.reminders import booking_from_change_token
 from .clock import request_now
 from .database import get_session
 from .desk.changes import BookingChanged, request_change
-from .desk.clock import org_zone
 from .desk.errors import InvalidDisposition
+from .desk.zone import org_zone
 
 bp = Blueprint("bookings", __name__)
 

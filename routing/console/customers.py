@@ -258,6 +258,7 @@ def task_close(task_id: int):
             outcome=request.form.get("outcome", ""),
             why=request.form.get("outcome_notes", ""),
             actor=current_user(),
+            now=request_now(),
         )
         session.commit()
     except TaskNotFound as exc:

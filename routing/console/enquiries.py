@@ -9,7 +9,13 @@ from models import Enquiry, Role
 from ..clock import request_now
 from ..database import get_session
 from ..desk.disposition import resolve_enquiry
-from ..desk.enquiries import claim_enquiry, enquiry_queue, place_callback, release_enquiry
+from ..desk.enquiries import (
+    claim_enquiry,
+    enquiry_queue,
+    place_callback,
+    queue_summary,
+    release_enquiry,
+)
 from ..desk.errors import AlreadyDisposed, InvalidDisposition, NotClaimable, SlotTaken
 from ..desk.live import caller_label, screen_pop
 from ..errors import NotFound
@@ -27,11 +33,13 @@ QUEUE_SHOWN = 100
 @login_required(Role.COORDINATOR)
 def enquiries():
     """Open and claimed enquiries, most urgent first, each with its SLA countdown."""
-    entries = enquiry_queue(get_session(), now=request_now())
+    session, now = get_session(), request_now()
+    entries = enquiry_queue(session, now=now, limit=QUEUE_SHOWN)
+    summary = queue_summary(session, now=now, first=0)
     return render_template(
         "console/enquiries.html",
-        entries=entries[:QUEUE_SHOWN],
-        total=len(entries),
+        entries=entries,
+        total=summary.open,
         caller_label=caller_label,
     )
 
@@ -40,12 +48,8 @@ def enquiries():
 @login_required(Role.COORDINATOR)
 def enquiries_json():
     """How many enquiries are waiting and how many have breached (for the nav badge)."""
-    entries = enquiry_queue(get_session(), now=request_now())
-    return {
-        "open": len(entries),
-        "breached": sum(1 for entry in entries if entry.breached),
-        "ids": [entry.enquiry.id for entry in entries],
-    }
+    summary = queue_summary(get_session(), now=request_now(), first=QUEUE_SHOWN)
+    return {"open": summary.open, "breached": summary.breached, "ids": summary.first_ids}
 
 
 @bp.post("/enquiries/<int:enquiry_id>/claim")

@@ -13,8 +13,8 @@ from models.contact import format_phone
 
 from ..clock import request_now
 from ..database import get_session
-from ..desk.clock import org_zone
 from ..desk.disposition import DeskSettings
+from ..desk.zone import org_zone
 
 
 def zone() -> ZoneInfo:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from models import Enquiry, EnquiryStatus, Line, User, audit
@@ -24,8 +24,36 @@ class QueueEntry:
         return self.seconds_left < 0
 
 
+@dataclass(frozen=True)
+class QueueSummary:
+    open: int  # open and claimed
+    breached: int
+    first_ids: list[int]  # the most urgent ones, in queue order
+
+
+ACTIVE = (EnquiryStatus.OPEN, EnquiryStatus.CLAIMED)
+
+
+def queue_summary(session: Session, *, now: datetime, first: int) -> QueueSummary:
+    """How long the queue is and how much of it breached, counted by the database."""
+    active = Enquiry.status.in_(ACTIVE)
+    # Breached as QueueEntry counts it: at least a whole second past the deadline.
+    late = Enquiry.sla_deadline <= now - timedelta(seconds=1)
+    waiting, breached = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)).where(active)
+    ).one()
+    ids = session.scalars(
+        select(Enquiry.id).where(active).order_by(Enquiry.sla_deadline, Enquiry.id).limit(first)
+    ).all()
+    return QueueSummary(int(waiting), int(breached), list(ids))
+
+
 def enquiry_queue(
-    session: Session, *, now: datetime, include_resolved: bool = False
+    session: Session,
+    *,
+    now: datetime,
+    include_resolved: bool = False,
+    limit: int | None = None,
 ) -> list[QueueEntry]:
     """Open and claimed enquiries, the most urgent (earliest deadline) first."""
     statuses = [EnquiryStatus.OPEN, EnquiryStatus.CLAIMED]
@@ -40,6 +68,7 @@ def enquiry_queue(
             selectinload(Enquiry.line).selectinload(Line.salesperson),
         )
         .order_by(Enquiry.sla_deadline, Enquiry.id)
+        .limit(limit)
     )
     return [
         QueueEntry(enquiry, int((enquiry.sla_deadline - now).total_seconds()))

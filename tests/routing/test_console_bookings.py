@@ -24,7 +24,7 @@ from models import (
 )
 from notifications.reminders import change_token
 from routing.desk.booking import book_appointment, free_slots
-from routing.desk.clock import org_zone
+from routing.desk.zone import org_zone
 from tests.factories import (
     make_business_hours,
     make_call,

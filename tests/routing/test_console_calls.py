@@ -22,7 +22,7 @@ from models import (
     utcnow,
 )
 from routing.desk.booking import free_slots
-from routing.desk.clock import org_zone
+from routing.desk.zone import org_zone
 from tests.factories import (
     make_business_hours,
     make_call,

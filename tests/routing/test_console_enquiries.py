@@ -69,6 +69,30 @@ def test_queue_lists_most_urgent_first_with_countdown(client, queue):
     }
 
 
+def test_a_long_queue_shows_the_most_urgent_and_counts_them_all(client, db_session):
+    from routing.console.enquiries import QUEUE_SHOWN
+
+    cora = make_user(db_session, email="cora@example.com")
+    alice = make_salesperson(db_session)
+    now = utcnow()
+    made = [
+        make_enquiry(
+            db_session, line=alice.lines[0], sla_deadline=now + timedelta(minutes=i - 3, seconds=30)
+        )
+        for i in range(QUEUE_SHOWN + 5)
+    ]
+    db_session.commit()
+    login(client, cora.email)
+    page = client.get("/enquiries").get_data(as_text=True)
+    assert page.count("data-enquiry-id=") == QUEUE_SHOWN
+    assert f"Showing the {QUEUE_SHOWN} most urgent of {QUEUE_SHOWN + 5} open enquiries." in page
+    assert f'data-enquiry-id="{made[QUEUE_SHOWN].id}"' not in page
+    state = client.get("/enquiries/queue.json").json
+    assert state["open"] == QUEUE_SHOWN + 5
+    assert state["breached"] == 3
+    assert state["ids"] == [e.id for e in made[:QUEUE_SHOWN]]
+
+
 def test_empty_queue_says_so(client, db_session):
     cora = make_user(db_session, email="cora@example.com")
     db_session.commit()
