@@ -95,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=(os.cpu_count() or 1) * 2,
-        help="gunicorn workers for every app",
+        # The Procfile's web process: --workers ${WEB_CONCURRENCY:-2}.
+        default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+        help="gunicorn workers for every app (default: WEB_CONCURRENCY or 2, as the Procfile)",
     )
     parser.add_argument(
         "--worker-class",
