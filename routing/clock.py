@@ -17,13 +17,10 @@ from models import utcnow
 EXTENSION = "clock"
 
 
-def init_app(app: Flask, clock: Callable[[], datetime] | None = None) -> None:
-    """Install ``clock``, else the configuration's ``CLOCK`` (tests), else the real one."""
-    clock = clock or app.config.get("CLOCK")
-    if clock is not None:
-        app.extensions[EXTENSION] = clock
-    else:
-        app.extensions.setdefault(EXTENSION, utcnow)
+def init_app(app: Flask) -> None:
+    """Install the configuration's ``CLOCK`` (tests) or else the real UTC clock."""
+    clock: Callable[[], datetime] = app.config.get("CLOCK") or utcnow
+    app.extensions.setdefault(EXTENSION, clock)
 
 
 def request_now() -> datetime:

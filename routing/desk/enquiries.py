@@ -42,10 +42,17 @@ def queue_summary(session: Session, *, now: datetime, first: int) -> QueueSummar
     waiting, breached = session.execute(
         select(func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)).where(active)
     ).one()
-    ids = session.scalars(
-        select(Enquiry.id).where(active).order_by(Enquiry.sla_deadline, Enquiry.id).limit(first)
-    ).all()
-    return QueueSummary(int(waiting), int(breached), list(ids))
+    ids: list[int] = []
+    if first > 0:
+        ids = list(
+            session.scalars(
+                select(Enquiry.id)
+                .where(active)
+                .order_by(Enquiry.sla_deadline, Enquiry.id)
+                .limit(first)
+            )
+        )
+    return QueueSummary(int(waiting), int(breached), ids)
 
 
 def enquiry_queue(
