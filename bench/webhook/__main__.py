@@ -4,14 +4,18 @@ For each data shape (``--shape issue``, ``--shape existing``; default: both, one
 the other; ``--quick``: the issue's shape, small, on SQLite):
 
 1. Seed the database (PostgreSQL by default; ``--quick``: a small SQLite database).
-2. Start each app under the same gunicorn settings (the Procfile's worker class and
-   ``--workers``), drive it with wrk replaying pre-signed ``POST /twilio/voice/incoming``
-   requests at each concurrency, stop it: the constant-TwiML baseline, the
-   store-then-answer baseline (one pooled autocommit INSERT of the call, then constant
-   TwiML), Switchboard (signature checking on, production settings).
-3. Print requests/s, p50/p99 latency, CPU ms per request, Switchboard's ratio to each
-   baseline and the targets as MET/MISSED; write the shape's figures as JSON to
-   bench/results/webhook-<shape>.json (``--quick``: webhook-quick-<shape>.json).
+2. Start each app under the gunicorn settings of the Procfile's ``web:`` line (worker
+   class, worker count, worker connections, keep-alive; each can be overridden), drive it
+   with wrk replaying pre-signed ``POST /twilio/voice/incoming`` requests at each
+   concurrency, stop it: the constant-TwiML baseline, the store-then-answer baseline (one
+   pooled autocommit INSERT of the call, then constant TwiML), Switchboard (signature
+   checking on, production settings). ``--rounds N`` repeats this N times, the apps'
+   order rotated each round, so that each round compares the apps under the same load.
+3. Print every round's figures, then the median round of each app (requests/s, p50/p99
+   latency, CPU ms per request), Switchboard's ratio to each baseline (the median of the
+   rounds' ratios, and the worst round's) and the targets as MET/MISSED; write the shape's
+   figures as JSON to bench/results/webhook-<shape>.json (``--quick``:
+   webhook-quick-<shape>.json).
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ import argparse
 import json
 import os
 import random
+import re
+import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +57,10 @@ APPS = {
     "store": "bench.webhook.baseline:create_store_app()",
     "switchboard": "routing:create_app()",
 }
+# The gunicorn options of the Procfile's web line that shape how requests are served.
+PROCFILE_OPTIONS = ("--workers", "--worker-class", "--worker-connections", "--keep-alive")
+# gunicorn's own default when the Procfile does not set --keep-alive.
+GUNICORN_DEFAULT_KEEP_ALIVE = "2"
 # Targets (against the store-then-answer baseline, at every concurrency measured).
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 10.0
@@ -59,6 +70,7 @@ TARGET_P99_OF_BASELINE = 2.0
 @dataclass
 class Run:
     app: str
+    round: int
     connections: int
     seconds: float
     requests: int
@@ -92,17 +104,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help=f"default: {DEFAULT_PG} (quick: SQLite)")
     parser.add_argument("--duration", type=int, help="seconds per run (default 20; quick 2)")
     parser.add_argument("--connections", default=None, help="comma list (default 8,32)")
+    web = procfile_web_options(os.environ)
     parser.add_argument(
         "--workers",
         type=int,
-        # The Procfile's web process: --workers ${WEB_CONCURRENCY:-2}.
-        default=int(os.environ.get("WEB_CONCURRENCY", "2")),
-        help="gunicorn workers for every app (default: WEB_CONCURRENCY or 2, as the Procfile)",
+        default=int(web["--workers"]),
+        help=f"gunicorn workers for every app (default: the Procfile's, here {web['--workers']})",
     )
     parser.add_argument(
         "--worker-class",
-        default="gevent",
-        help="gunicorn worker class for every app (gevent, as the Procfile runs the web process)",
+        default=web["--worker-class"],
+        help=f"gunicorn worker class for every app (default: the Procfile's, "
+        f"{web['--worker-class']})",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=int(web["--keep-alive"]),
+        help=f"gunicorn --keep-alive seconds for every app (default: the Procfile's, "
+        f"{web['--keep-alive']}; 0 closes each connection after its response)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="measure every app this many times, the order rotated each round (default 3; quick 1)",
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument(
@@ -114,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "--output-dir", type=Path, default=RESULTS, help="where webhook-<shape>.json goes"
     )
     args = parser.parse_args(argv)
+    args.worker_connections = web.get("--worker-connections")
 
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -156,7 +183,6 @@ def run_shape(
     """Seed one data shape and measure every app on it; the shape's report."""
     size = (seeding.QUICK_SHAPES if args.quick else seeding.SHAPES)[name]
     duration = args.duration or (2 if args.quick else 20)
-    connections = [int(c) for c in (args.connections or ("8" if args.quick else "8,32")).split(",")]
     url = args.database_url or (
         f"sqlite:///{workdir / f'bench-{name}.sqlite3'}" if args.quick else DEFAULT_PG
     )
@@ -175,56 +201,96 @@ def run_shape(
         print(f"  seeded in {time.monotonic() - started:.1f} s", flush=True)
 
     database = url.rsplit("/", 1)[-1] if url.startswith("postgresql") else None
+    rounds = args.rounds or (1 if args.quick else 3)
     runs: list[Run] = []
     try:
-        for app in apps:
-            port = _free_port()
-            env = _environment(url, workdir, size)
-            log = workdir / f"{name}-{app}.log"
-            server = _start_gunicorn(APPS[app], port, args, env, log)
-            fallbacks_before = 0
-            try:
-                warm = _write_requests(workdir / f"{app}-warm.txt", size, 2000, f"W{app[:2]}")
-                # Every worker boots, connects and fills its caches before measuring.
-                _wrk(wrk, port, warm, 8, 2 if args.quick else 5)
-                for c in connections:
-                    requests_file = _write_requests(
-                        workdir / f"{app}-{c}.txt",
-                        size,
-                        800 if args.quick else 150_000,
-                        f"{name[:2].upper()}{app[:2].upper()}{c}",
-                    )
-                    before = _count_calls(engine)
-                    run = _measure(wrk, app, server.pid, port, requests_file, c, duration, database)
-                    run.calls_stored = _count_calls(engine) - before
-                    runs.append(run)
-                    print(
-                        f"  {app:<11} c={c:<3} {run.requests_per_s:8.0f} req/s  "
-                        f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
-                        f"CPU {run.app_cpu_ms_per_request:5.2f} ms/req (app) "
-                        f"{run.db_cpu_ms_per_request:5.2f} ms/req (PostgreSQL) "
-                        f"{run.machine_cpu_ms_per_request:5.2f} ms/req (machine)  "
-                        f"{run.calls_stored} calls stored",
-                        flush=True,
-                    )
-                    # Failures inside /incoming still answer 200 (fallback TwiML): the log tells.
-                    log_text = log.read_text()
-                    run.fallbacks = log_text.count("voice webhook") - fallbacks_before
-                    fallbacks_before += run.fallbacks
-                    if run.errors or run.fallbacks or not run.requests:
-                        # The run goes on (the other figures still count); main() fails.
-                        print(
-                            f"  {app} c={c}: {run.errors} HTTP errors, {run.fallbacks} "
-                            f"fallback answers:\n{log_text[-2000:]}",
-                            flush=True,
-                        )
-            finally:
-                _stop(server)
+        for number in range(1, rounds + 1):
+            # Rotate the order so no app always runs first (fresh machine) or last.
+            shift = (number - 1) % len(apps)
+            for app in apps[shift:] + apps[:shift]:
+                runs.extend(
+                    _measure_app(wrk, app, number, name, size, url, database, args, workdir, engine)
+                )
     finally:
         engine.dispose()
 
-    report = _report(runs, url, name, size, args, duration)
-    return report
+    return _report(runs, url, name, size, args, duration, rounds)
+
+
+def _measure_app(
+    wrk: str,
+    app: str,
+    number: int,
+    shape: str,
+    size: seeding.Size,
+    url: str,
+    database: str | None,
+    args: argparse.Namespace,
+    workdir: Path,
+    engine,
+) -> list[Run]:
+    """Start one app, warm it up, drive it at each concurrency, stop it."""
+    duration = args.duration or (2 if args.quick else 20)
+    connections = [int(c) for c in (args.connections or ("8" if args.quick else "8,32")).split(",")]
+    port = _free_port()
+    log = workdir / f"{shape}-{app}-{number}.log"
+    server = _start_gunicorn(APPS[app], port, args, _environment(url, workdir, size), log)
+    runs: list[Run] = []
+    fallbacks_before = 0
+    try:
+        tag = f"{shape[:2].upper()}{app[:2].upper()}{number}"
+        warm = _write_requests(workdir / f"{app}-warm.txt", size, 2000, f"W{tag}")
+        # Every worker boots, connects and fills its caches before measuring.
+        _wrk(wrk, port, warm, 8, 2 if args.quick else 5)
+        for c in connections:
+            requests_file = _write_requests(
+                workdir / f"{app}-{c}.txt", size, 800 if args.quick else 150_000, f"{tag}C{c}"
+            )
+            before = _count_calls(engine)
+            run = _measure(wrk, app, number, server.pid, port, requests_file, c, duration, database)
+            run.calls_stored = _count_calls(engine) - before
+            runs.append(run)
+            print(
+                f"  round {number} {app:<11} c={c:<3} {run.requests_per_s:8.0f} req/s  "
+                f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
+                f"CPU {run.app_cpu_ms_per_request:5.2f} ms/req (app) "
+                f"{run.db_cpu_ms_per_request:5.2f} ms/req (PostgreSQL) "
+                f"{run.machine_cpu_ms_per_request:5.2f} ms/req (machine)  "
+                f"{run.calls_stored} calls stored",
+                flush=True,
+            )
+            # Failures inside /incoming still answer 200 (fallback TwiML): the log tells.
+            log_text = log.read_text()
+            run.fallbacks = log_text.count("voice webhook") - fallbacks_before
+            fallbacks_before += run.fallbacks
+            if run.errors or run.fallbacks or not run.requests:
+                # The run goes on (the other figures still count); main() fails.
+                print(
+                    f"  {app} c={c}: {run.errors} HTTP errors, {run.fallbacks} "
+                    f"fallback answers:\n{log_text[-2000:]}",
+                    flush=True,
+                )
+    finally:
+        _stop(server)
+    return runs
+
+
+def procfile_web_options(environ: dict[str, str] | os._Environ) -> dict[str, str]:
+    """The gunicorn options of the Procfile's ``web:`` line that shape serving, with its
+    ``${VAR:-default}`` expanded from ``environ`` (``--keep-alive``: gunicorn's default
+    when the line does not set it)."""
+    line = next(
+        row for row in (ROOT / "Procfile").read_text().splitlines() if row.startswith("web:")
+    )
+    expanded = re.sub(
+        r"\$\{(\w+):-([^}]*)\}", lambda m: environ.get(m[1]) or m[2], line.removeprefix("web:")
+    )
+    words = shlex.split(expanded)
+    options = {"--keep-alive": GUNICORN_DEFAULT_KEEP_ALIVE}
+    for option, value in zip(words, words[1:], strict=False):
+        if option in PROCFILE_OPTIONS:
+            options[option] = value
+    return options
 
 
 def _create_pg_database(url: str) -> None:
@@ -280,6 +346,9 @@ def _start_gunicorn(
         args.worker_class,
         "--threads",
         str(args.threads),
+        "--keep-alive",
+        str(args.keep_alive),
+        *(["--worker-connections", args.worker_connections] if args.worker_connections else []),
         "--bind",
         f"127.0.0.1:{port}",
         "--backlog",
@@ -445,6 +514,7 @@ def _database_backends_cpu(database: str | None) -> float:
 def _measure(
     wrk: str,
     app: str,
+    number: int,
     pid: int,
     port: int,
     requests_file: Path,
@@ -461,6 +531,7 @@ def _measure(
     elapsed = data["duration_us"] / 1e6
     return Run(
         app=app,
+        round=number,
         connections=c,
         seconds=round(elapsed, 2),
         requests=data["requests"],
@@ -481,16 +552,24 @@ def _report(
     size: seeding.Size,
     args: argparse.Namespace,
     duration: int,
+    rounds: int,
 ) -> dict:
-    by_key = {(r.app, r.connections): r for r in runs}
+    """Every round's runs, the median round of each app and concurrency, and the ratios:
+    each round's Switchboard against the same round's baseline, the median of those."""
+    grouped: dict[tuple[str, int], list[Run]] = {}
+    for run in runs:
+        grouped.setdefault((run.app, run.connections), []).append(run)
+    medians = {key: _median_run(group) for key, group in grouped.items()}
     ratios: dict[str, dict[str, float]] = {"constant": {}, "store": {}}
-    for (app, c), run in by_key.items():
+    worst: dict[str, dict[str, float]] = {"constant": {}, "store": {}}
+    for (app, c), group in grouped.items():
         if app != "switchboard":
             continue
-        for baseline, figures in ratios.items():
-            base = by_key.get((baseline, c))
-            if base and base.requests_per_s:
-                figures[str(c)] = round(run.requests_per_s / base.requests_per_s, 3)
+        for baseline in ratios:
+            paired = _round_ratios(group, grouped.get((baseline, c), []))
+            if paired:
+                ratios[baseline][str(c)] = round(statistics.median(paired), 3)
+                worst[baseline][str(c)] = round(min(paired), 3)
     return {
         "benchmark": "webhook",
         "shape": shape,
@@ -499,27 +578,48 @@ def _report(
         "size": asdict(size),
         "gunicorn_workers": args.workers,
         "gunicorn_worker_class": args.worker_class,
+        "gunicorn_keep_alive": args.keep_alive,
         "gunicorn_threads": args.threads,
         "seconds_per_run": duration,
+        "rounds": rounds,
         "cpus": os.cpu_count(),
         "load_average_after": os.getloadavg()[0],
-        "runs": [asdict(r) for r in runs],
+        "runs": list(medians.values()),
+        "round_runs": [asdict(r) for r in runs],
         "throughput_ratio": ratios,
-        "targets": _targets(by_key, ratios["store"]),
+        "throughput_ratio_worst_round": worst,
+        "targets": _targets(medians, ratios["store"]),
     }
 
 
-def _targets(by_key: dict[tuple[str, int], Run], store_ratios: dict[str, float]) -> dict:
+def _median_run(group: list[Run]) -> dict:
+    """The round with the median requests/s, its p50/p99 replaced by the rounds' medians,
+    and every round's requests/s and p99 beside them."""
+    ordered = sorted(group, key=lambda r: r.requests_per_s)
+    figures = asdict(ordered[(len(ordered) - 1) // 2])
+    figures["p50_ms"] = round(statistics.median(r.p50_ms for r in group), 3)
+    figures["p99_ms"] = round(statistics.median(r.p99_ms for r in group), 3)
+    figures["requests_per_s_rounds"] = [r.requests_per_s for r in group]
+    figures["p99_ms_rounds"] = [r.p99_ms for r in group]
+    return figures
+
+
+def _round_ratios(switchboard: list[Run], baseline: list[Run]) -> list[float]:
+    by_round = {r.round: r.requests_per_s for r in baseline if r.requests_per_s}
+    return [r.requests_per_s / by_round[r.round] for r in switchboard if r.round in by_round]
+
+
+def _targets(medians: dict[tuple[str, int], dict], store_ratios: dict[str, float]) -> dict:
     """The targets against the store-then-answer baseline; None when not measured."""
-    c8, base8 = by_key.get(("switchboard", 8)), by_key.get(("store", 8))
+    c8, base8 = medians.get(("switchboard", 8)), medians.get(("store", 8))
     p99_limit = (
-        max(TARGET_P99_MS, TARGET_P99_OF_BASELINE * base8.p99_ms) if base8 else TARGET_P99_MS
+        max(TARGET_P99_MS, TARGET_P99_OF_BASELINE * base8["p99_ms"]) if base8 else TARGET_P99_MS
     )
     return {
         "ratio_to_store_at_least": TARGET_RATIO,
         "ratio_met": (min(store_ratios.values()) >= TARGET_RATIO if store_ratios and c8 else None),
         "p99_ms_at_c8_at_most": round(p99_limit, 2),
-        "p99_met": c8.p99_ms <= p99_limit if c8 else None,
+        "p99_met": c8["p99_ms"] <= p99_limit if c8 else None,
     }
 
 
@@ -536,7 +636,8 @@ def _print_table(report: dict) -> None:
     ratios = report["throughput_ratio"]
     print(
         f"\nshape {report['shape']!r}, {report['database']}, {report['gunicorn_workers']} "
-        f"{report['gunicorn_worker_class']} workers, {report['seconds_per_run']} s per run"
+        f"{report['gunicorn_worker_class']} workers, keep-alive {report['gunicorn_keep_alive']} s, "
+        f"{report['seconds_per_run']} s per run, median of {report['rounds']} rounds"
     )
     print(
         "| app | conns | req/s | p50 ms | p99 ms | app CPU ms/req | PostgreSQL CPU ms/req "
@@ -556,6 +657,15 @@ def _print_table(report: dict) -> None:
             f"{versus[0]} | {versus[1]} |"
         )
     targets = report["targets"]
+    if report["rounds"] > 1:
+        print(
+            "requests/s of each round: "
+            + "; ".join(
+                f"{names[run['app']]} c={run['connections']} {run['requests_per_s_rounds']}"
+                for run in report["runs"]
+            )
+        )
+        print(f"worst round's ratios: {report['throughput_ratio_worst_round']}")
     print(
         f"\nSwitchboard / store then answer: {ratios['store']} "
         f"(target >= {targets['ratio_to_store_at_least']} at every concurrency): "

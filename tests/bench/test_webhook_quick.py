@@ -58,5 +58,23 @@ def test_quick_benchmark_measures_both_baselines_and_the_ratios(tmp_path):
         )
         assert report["throughput_ratio"][baseline]["8"] == pytest.approx(expected, abs=0.001)
     assert report["targets"]["ratio_met"] in (True, False)
+    assert report["rounds"] == 1 and len(report["round_runs"]) == 3
     assert "| Switchboard | 8 |" in result.stdout
     assert "Switchboard / store then answer:" in result.stdout
+
+
+def test_benchmark_serves_every_app_the_way_the_procfile_runs_the_web_process():
+    from bench.webhook.__main__ import procfile_web_options
+
+    procfile = (ROOT / "Procfile").read_text()
+    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    options = procfile_web_options({})
+    assert f"--worker-class {options['--worker-class']}" in web
+    assert f"--worker-connections {options['--worker-connections']}" in web
+    # ${WEB_CONCURRENCY:-2}: the platform's value when set, the Procfile's default otherwise.
+    assert options["--workers"] == "2"
+    assert procfile_web_options({"WEB_CONCURRENCY": "5"})["--workers"] == "5"
+    keep_alive = options["--keep-alive"]
+    assert (f"--keep-alive {keep_alive}" in web) or (
+        "--keep-alive" not in web and keep_alive == "2"  # gunicorn's default
+    )
