@@ -12,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Index, inspect, make_url, text
+from sqlalchemy import Constraint, Index, inspect, make_url, text
 
 import models
 from models import make_engine
@@ -22,13 +22,21 @@ from routing.cli.db import alembic_config, upgrade
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
-def _include(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+def _including(dialect: str):
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ == "table":
+            return name not in FOREIGN_TABLES
+        if type_ == "foreign_key_constraint" and compare_to is None and not reflected:
+            # A constraint of the models (ddl_if) that this database does not build.
+            return built_on(obj, dialect)
+        return True
+
+    return include
 
 
-def built_on(index: Index, dialect: str) -> bool:
-    """Whether the index is created on ``dialect`` (``Index.ddl_if(dialect=...)``)."""
-    condition = index._ddl_if  # where SQLAlchemy keeps what ddl_if() was given
+def built_on(item: Index | Constraint, dialect: str) -> bool:
+    """Whether the index or constraint is created on ``dialect`` (``ddl_if(dialect=...)``)."""
+    condition = item._ddl_if  # where SQLAlchemy keeps what ddl_if() was given
     if condition is None or condition.dialect is None:
         return True
     allowed = condition.dialect
@@ -55,7 +63,7 @@ def differences(url: str) -> list:
                             category=UserWarning,
                         )
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_object": _include}
+                conn, opts={"compare_type": True, "include_object": _including(conn.dialect.name)}
             )
             return compare_metadata(context, models.Base.metadata)
     finally:

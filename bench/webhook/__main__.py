@@ -207,80 +207,101 @@ def run_shape(
 
     database = url.rsplit("/", 1)[-1] if url.startswith("postgresql") else None
     rounds = args.rounds or (1 if args.quick else 3)
+    connections = [int(c) for c in (args.connections or ("8" if args.quick else "8,32")).split(",")]
     runs: list[Run] = []
     try:
         for number in range(1, rounds + 1):
-            # Rotate the order so no app always runs first (fresh machine) or last.
+            # Every app runs for the whole round; at each concurrency they are measured
+            # back to back (the order rotated each round, so no app is always first), so
+            # each round's ratios compare runs a few seconds apart.
             shift = (number - 1) % len(apps)
-            for app in apps[shift:] + apps[:shift]:
-                runs.extend(
-                    _measure_app(wrk, app, number, name, size, url, database, args, workdir, engine)
-                )
+            order = apps[shift:] + apps[:shift]
+            servers = [_App(name, app, number, size, url, args, workdir) for app in order]
+            try:
+                for server in servers:
+                    server.start(wrk)
+                for c in connections:
+                    for server in servers:
+                        _checkpoint(engine)
+                        runs.append(server.measure(wrk, c, duration, database, engine))
+            finally:
+                for server in servers:
+                    server.stop()
     finally:
         engine.dispose()
 
     return _report(runs, url, name, size, args, duration, rounds)
 
 
-def _measure_app(
-    wrk: str,
-    app: str,
-    number: int,
-    shape: str,
-    size: seeding.Size,
-    url: str,
-    database: str | None,
-    args: argparse.Namespace,
-    workdir: Path,
-    engine,
-) -> list[Run]:
-    """Start one app, warm it up, drive it at each concurrency, stop it."""
-    duration = args.duration or (2 if args.quick else 20)
-    connections = [int(c) for c in (args.connections or ("8" if args.quick else "8,32")).split(",")]
-    port = _free_port()
-    log = workdir / f"{shape}-{app}-{number}.log"
-    server = _start_gunicorn(APPS[app], port, args, _environment(url, workdir, size), log)
-    runs: list[Run] = []
-    fallbacks_before = 0
-    try:
-        tag = f"{shape[:2].upper()}{app[:2].upper()}{number}"
-        warm = _write_requests(workdir / f"{app}-warm.txt", size, 2000, f"W{tag}")
+class _App:
+    """One app's gunicorn for a round: started and warmed up, measured at each concurrency."""
+
+    def __init__(self, shape, app, number, size, url, args, workdir):
+        self.app, self.number, self.size, self.args = app, number, size, args
+        self.url, self.workdir = url, workdir
+        self.tag = f"{shape[:2].upper()}{app[:2].upper()}{number}"
+        self.log = workdir / f"{shape}-{app}-{number}.log"
+        self.port = _free_port()
+        self.server: subprocess.Popen | None = None
+        self.fallbacks_seen = 0
+
+    def start(self, wrk: str) -> None:
+        env = _environment(self.url, self.workdir, self.size)
+        self.server = _start_gunicorn(APPS[self.app], self.port, self.args, env, self.log)
+        warm = _write_requests(
+            self.workdir / f"{self.app}-warm.txt", self.size, 2000, f"W{self.tag}"
+        )
         # Every worker boots, connects and fills its caches before measuring.
-        _wrk(wrk, port, warm, 8, 2 if args.quick else 5)
-        for c in connections:
-            lines = 20_000 if args.quick else 150_000
-            requests_file = _write_requests(workdir / f"{app}-{c}.txt", size, lines, f"{tag}C{c}")
-            before = _count_calls(engine)
-            run = _measure(wrk, app, number, server.pid, port, requests_file, c, duration, database)
-            run.calls_stored = _count_calls(engine) - before
-            if app != "constant" and run.requests <= lines:
-                # Every request was a new CallSid: each must have stored its call.
-                run.calls_missing = max(0, run.requests - run.calls_stored)
-            runs.append(run)
+        _wrk(wrk, self.port, warm, 8, 2 if self.args.quick else 5)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            _stop(self.server)
+
+    def measure(self, wrk: str, c: int, duration: int, database: str | None, engine) -> Run:
+        assert self.server is not None
+        lines = 20_000 if self.args.quick else 150_000
+        requests_file = _write_requests(
+            self.workdir / f"{self.app}-{c}.txt", self.size, lines, f"{self.tag}C{c}"
+        )
+        before = _count_calls(engine)
+        run = _measure(
+            wrk,
+            self.app,
+            self.number,
+            self.server.pid,
+            self.port,
+            requests_file,
+            c,
+            duration,
+            database,
+        )
+        run.calls_stored = _count_calls(engine) - before
+        if self.app != "constant" and run.requests <= lines:
+            # Every request was a new CallSid: each must have stored its call.
+            run.calls_missing = max(0, run.requests - run.calls_stored)
+        print(
+            f"  round {self.number} {self.app:<11} c={c:<3} {run.requests_per_s:8.0f} req/s  "
+            f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
+            f"CPU {run.app_cpu_ms_per_request:5.2f} ms/req (app) "
+            f"{run.db_cpu_ms_per_request:5.2f} ms/req (PostgreSQL) "
+            f"{run.machine_cpu_ms_per_request:5.2f} ms/req (machine)  "
+            f"{run.calls_stored} calls stored",
+            flush=True,
+        )
+        # Failures inside /incoming still answer 200 (fallback TwiML): the log tells.
+        log_text = self.log.read_text()
+        run.fallbacks = log_text.count("voice webhook") - self.fallbacks_seen
+        self.fallbacks_seen += run.fallbacks
+        if run.errors or run.fallbacks or run.calls_missing or not run.requests:
+            # The run goes on (the other figures still count); main() fails.
             print(
-                f"  round {number} {app:<11} c={c:<3} {run.requests_per_s:8.0f} req/s  "
-                f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
-                f"CPU {run.app_cpu_ms_per_request:5.2f} ms/req (app) "
-                f"{run.db_cpu_ms_per_request:5.2f} ms/req (PostgreSQL) "
-                f"{run.machine_cpu_ms_per_request:5.2f} ms/req (machine)  "
-                f"{run.calls_stored} calls stored",
+                f"  {self.app} c={c}: {run.errors} HTTP errors, {run.fallbacks} "
+                f"fallback answers, {run.calls_missing} calls not stored:\n"
+                f"{log_text[-2000:]}",
                 flush=True,
             )
-            # Failures inside /incoming still answer 200 (fallback TwiML): the log tells.
-            log_text = log.read_text()
-            run.fallbacks = log_text.count("voice webhook") - fallbacks_before
-            fallbacks_before += run.fallbacks
-            if run.errors or run.fallbacks or run.calls_missing or not run.requests:
-                # The run goes on (the other figures still count); main() fails.
-                print(
-                    f"  {app} c={c}: {run.errors} HTTP errors, {run.fallbacks} "
-                    f"fallback answers, {run.calls_missing} calls not stored:\n"
-                    f"{log_text[-2000:]}",
-                    flush=True,
-                )
-    finally:
-        _stop(server)
-    return runs
+        return run
 
 
 def procfile_web_options(environ: dict[str, str] | os._Environ) -> dict[str, str]:
@@ -327,6 +348,18 @@ def _environment(url: str, workdir: Path, size: seeding.Size) -> dict[str, str]:
         }
     )
     return env
+
+
+def _checkpoint(engine) -> None:
+    """Write PostgreSQL's dirty pages out before an app is measured: otherwise the
+    checkpoint the seeding's WAL (or the previous app's calls) started spreads its writes
+    over the next minutes and slows whichever app runs then."""
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
 
 
 def _count_calls(engine) -> int:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import delete, select
 
-from models import Call, Line, Salesperson, make_engine, utcnow
+from models import Call, Customer, Line, Salesperson, make_engine, utcnow
 from routing import create_app
 from routing.database import get_db
 from tests.conftest import make_test_config
@@ -112,3 +114,43 @@ def test_after_the_database_drops_its_connections_the_next_call_is_stored_again(
         ).scalars()
         # At most the first call after the drop missed its row (and got the fallback).
         assert {"CA" + d * 32 for d in "789"} <= set(stored)
+
+
+def test_a_call_is_not_held_up_by_a_lock_on_its_line_or_its_customer(live_app, committed_line):
+    """The incoming call's INSERT locks no row of lines or customers: a transaction holding
+    its line and its customer FOR UPDATE (an import, a long admin edit) does not make the
+    call wait for it, and the call is stored with both."""
+    setup = make_engine(live_app.config["DATABASE_URL"])
+    customer_phone = "+12025550177"
+    with setup.begin() as conn:
+        customer_id = conn.execute(
+            Customer.__table__.insert()
+            .values(name="Held Row", phone=customer_phone, email="held.row@example.com")
+            .returning(Customer.__table__.c.id)
+        ).scalar_one()
+    client = live_app.test_client()
+    params = {"CallSid": "CA" + "6" * 32, "From": customer_phone, "To": committed_line}
+    try:
+        with setup.connect() as holder:
+            holder.execute(
+                select(Line.id).where(Line.twilio_number == committed_line).with_for_update()
+            )
+            holder.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+            started = time.monotonic()
+            answer = signed_post(client, "/twilio/voice/incoming", params)
+            waited = time.monotonic() - started
+            holder.rollback()
+        # Routed (the line's salesperson named), not the fallback TwiML a call gets when
+        # its INSERT waits past the 2 s deadline.
+        assert answer.status_code == 200
+        assert b"Pat Live" in answer.data and waited < 1.0
+        with setup.connect() as conn:
+            stored = conn.execute(
+                select(Call.line_id, Call.customer_id).where(Call.call_sid == params["CallSid"])
+            ).one()
+        assert stored.customer_id == customer_id and stored.line_id is not None
+    finally:
+        with setup.begin() as conn:
+            conn.execute(delete(Call).where(Call.call_sid == params["CallSid"]))
+            conn.execute(delete(Customer).where(Customer.id == customer_id))
+        setup.dispose()
