@@ -10,6 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from models import Job, JobStatus, Role, Task, TaskKind
 from tests.factories import make_call, make_customer, make_enquiry, make_user
@@ -182,3 +183,35 @@ def test_long_lists_are_cut_and_the_counts_stay_exact(client, db_session, office
     assert "3 more: see jobs" in _text(overdue)
     # The most recently passed are the ones shown.
     assert 'href="/jobs/F-PASSED-AT"' in overdue and 'href="/jobs/F-OLD-00"' not in overdue
+
+
+def _statements_of_home(client, connection) -> int:
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        assert client.get("/").status_code == 200
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_home_reads_the_same_few_statements_however_many_rows_it_shows(
+    client, db_session, connection, office
+):
+    _, _, cora, _ = office
+    login(client, cora.email)
+    few = _statements_of_home(client, connection)
+    managers = [make_user(db_session, role=Role.ACCOUNT_MANAGER) for _ in range(5)]
+    for n in range(60):
+        manager = managers[n % len(managers)]
+        _job(db_session, f"MANY-{n:02d}", manager, day=date(2026, 6, 1 + n % 15))
+        _task(db_session, cora, f"Task {n}", NOW + timedelta(minutes=n))
+        make_enquiry(db_session, owner_id=manager.id, sla_deadline=NOW + timedelta(minutes=n))
+    db_session.commit()
+    assert _statements_of_home(client, connection) == few
+    assert few <= 15
