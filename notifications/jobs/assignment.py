@@ -36,28 +36,39 @@ def manager_by_email(session: Session, email: object) -> User:
     return user
 
 
-def open_job_counts(session: Session, manager_ids: Sequence[int] | None = None) -> dict[int, int]:
-    """Open jobs per account manager id (all managers, or those in ``manager_ids``)."""
+def _open_jobs_per_manager(manager_ids: Sequence[int] | None):
+    """The one count of an account manager's load: her open jobs, grouped by manager."""
     stmt = (
-        select(Job.account_manager_id, func.count(Job.id))
+        select(Job.account_manager_id.label("manager_id"), func.count(Job.id).label("open_jobs"))
         .where(Job.account_manager_id.is_not(None), Job.status.in_(OPEN_JOB_STATUSES))
         .group_by(Job.account_manager_id)
     )
     if manager_ids is not None:
         stmt = stmt.where(Job.account_manager_id.in_(manager_ids))
+    return stmt
+
+
+def open_job_counts(session: Session, manager_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Open jobs per account manager id (all managers, or those in ``manager_ids``)."""
+    stmt = _open_jobs_per_manager(manager_ids)
     return {manager_id: count for manager_id, count in session.execute(stmt)}
 
 
 def account_managers_with_load(
     session: Session, manager_ids: Sequence[int] | None = None
 ) -> list[tuple[User, int]]:
-    """Active account managers (all, or those in ``manager_ids``) by name, with open jobs."""
-    stmt = select(User).where(User.role == Role.ACCOUNT_MANAGER, User.active.is_(True))
+    """Active account managers (all, or those in ``manager_ids``) by name, with open jobs.
+
+    One statement: the managers joined to their grouped count.
+    """
+    load = _open_jobs_per_manager(manager_ids).subquery("load")
+    stmt = select(User, func.coalesce(load.c.open_jobs, 0)).where(
+        User.role == Role.ACCOUNT_MANAGER, User.active.is_(True)
+    )
     if manager_ids is not None:
         stmt = stmt.where(User.id.in_(manager_ids))
-    managers = session.scalars(stmt.order_by(User.name, User.id)).all()
-    counts = open_job_counts(session, [m.id for m in managers])
-    return [(m, counts.get(m.id, 0)) for m in managers]
+    stmt = stmt.outerjoin(load, load.c.manager_id == User.id).order_by(User.name, User.id)
+    return [(manager, int(count)) for manager, count in session.execute(stmt)]
 
 
 def _managers_with_room(session: Session) -> list[tuple[User, int]]:

@@ -10,7 +10,7 @@ from models.hours import BusinessCalendar
 
 from ..clock import request_now
 from ..database import get_session
-from ..desk.day import BUCKET_TITLES, BUCKETS, account_manager_day, manager_loads
+from ..desk.day import BUCKET_TITLES, BUCKETS, account_manager_day, team_managers
 from ..desk.overview import overview
 from ..security import current_user, login_required
 
@@ -64,6 +64,7 @@ def home():
         calendar=calendar,
         now=now,
     )
+    team_view = user.role is not Role.ACCOUNT_MANAGER
     return render_template(
         "console/home.html",
         overview=overview(session, user, now=now),
@@ -71,10 +72,8 @@ def home():
         buckets=BUCKETS,
         bucket_titles=BUCKET_TITLES,
         chosen_manager=chosen,
-        team_view=user.role is not Role.ACCOUNT_MANAGER,
-        managers=[load.manager for load in manager_loads(session)]
-        if user.role is not Role.ACCOUNT_MANAGER
-        else [],
+        team_view=team_view,
+        managers=team_managers(session, day, manager_ids) if team_view else [],
         zone=calendar.timezone,
         now=now,
     )

@@ -1,8 +1,10 @@
 """The account manager's day: what her home page shows, or the team's for coordinators.
 
 Everything is counted and cut in SQL (bounded lists, aggregates), so the page stays fast
-with a hundred thousand jobs; only the few rows shown are classified in Python, with the
-same ETA rules the "at risk" and "passed" emails use (``eta_state``).
+with a hundred thousand jobs: every count in one statement, read from indexes of open
+jobs; then, in one statement per list, only the rows shown. Only those few rows are
+classified in Python, with the same ETA rules the "at risk" and "passed" emails use
+(``eta_state``).
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import ColumnElement, Subquery, and_, func, literal_column, select, true, union_all
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from models import (
     OPEN_JOB_STATUSES,
@@ -20,6 +22,7 @@ from models import (
     Enquiry,
     EnquiryStatus,
     Job,
+    Role,
     Task,
     TaskStatus,
     User,
@@ -35,6 +38,9 @@ BUCKET_TITLES = {
     "at-risk": "At risk (due by the next business day)",
     "week": "Due this week",
 }
+# Spelled as the statuses it is (not "!= resolved") so an index on the status finds the
+# few unresolved enquiries among a year of resolved ones.
+UNRESOLVED = (EnquiryStatus.OPEN, EnquiryStatus.CLAIMED)
 LOW_RATING = 2
 FEEDBACK_DAYS = 30
 WEEK_DAYS = 7
@@ -144,48 +150,113 @@ def _scope(stmt, column, manager_ids: Sequence[int] | None):
     return stmt if manager_ids is None else stmt.where(column.in_(manager_ids))
 
 
-def _jobs(session: Session, manager_ids, by_date, by_instant, limit: int, newest: bool):
-    """Open jobs matching one bucket: two index-friendly queries (date / instant ETAs)."""
-    rows: list[Job] = []
-    for condition, column in ((by_date, Job.eta_date), (by_instant, Job.eta_at)):
-        stmt = (
-            select(Job)
-            # Loaded by id afterwards: a join here makes PostgreSQL give up the top-N sort.
-            .options(selectinload(Job.customer), selectinload(Job.account_manager))
-            .where(Job.status.in_(OPEN_JOB_STATUSES), condition)
-            .order_by(column.desc() if newest else column, Job.id)
-            .limit(limit)
+def _open_jobs(stmt, manager_ids: Sequence[int] | None):
+    return _scope(
+        stmt.where(Job.status.in_(OPEN_JOB_STATUSES)), Job.account_manager_id, manager_ids
+    )
+
+
+_SHOWN_JOB = (
+    Job.reference,
+    Job.customer_id,
+    Job.account_manager_id,
+    Job.eta_date,
+    Job.eta_at,
+    Job.status,
+    Job.delivered_at,
+)
+_SHOWN_ENQUIRY = (
+    Enquiry.kind,
+    Enquiry.status,
+    Enquiry.sla_deadline,
+    Enquiry.caller_number,
+    Enquiry.customer_id,
+    Enquiry.owner_id,
+)
+
+# The two halves of every bucket: ETAs that are dates, ETAs that are instants.
+_HALVES = ("date", "instant")
+
+
+def _bucket_counts(manager_ids, w: _Window, conditions) -> list[Subquery]:
+    """Per half, one row counting each bucket: only ETAs up to the week's end are read.
+
+    Each half reads one index of open jobs and nothing else (the open jobs' ETA dates, or
+    their status and ETA instants); an ``OR`` of both halves would read the jobs' rows.
+    """
+    reach = (Job.eta_date <= w.today + timedelta(days=WEEK_DAYS), Job.eta_at < w.week_end)
+    counts = []
+    for i, half in enumerate(_HALVES):
+        columns = (
+            func.count().filter(halves[i]).label(f"{half}_{name}")
+            for name, halves in conditions.items()
         )
-        rows.extend(session.scalars(_scope(stmt, Job.account_manager_id, manager_ids)).unique())
+        stmt = _open_jobs(select(*columns).where(reach[i]), manager_ids)
+        counts.append(stmt.subquery(f"jobs_{half}"))
+    return counts
+
+
+def _picked_jobs(manager_ids, conditions, wanted: set[tuple[str, str]], limit: int):
+    """The ids shown in each bucket half that has rows: (bucket number, job id) rows.
+
+    Each half is cut in its own subquery, on its own index (a join there makes PostgreSQL
+    give up the top-N sort), so one statement brings every bucket's first rows.
+    """
+    parts = []
+    for number, (name, halves) in enumerate(conditions.items()):
+        # Overdue: the most recently passed first, the ones a customer is waiting on now.
+        newest = name == "overdue"
+        for half, condition, column in zip(
+            _HALVES, halves, (Job.eta_date, Job.eta_at), strict=True
+        ):
+            if (name, half) not in wanted:
+                continue
+            cut = (
+                _open_jobs(select(Job.id).where(condition), manager_ids)
+                .order_by(column.desc() if newest else column, Job.id)
+                .limit(limit)
+                .subquery()
+            )
+            parts.append(select(literal_column(str(number)).label("bucket"), cut.c.id))
+    return union_all(*parts).subquery("picked") if parts else None
+
+
+def _job_rows(session: Session, picked, names: list[str]) -> dict[str, list[Job]]:
+    """The picked jobs with their customer and account manager, per bucket."""
+    rows: dict[str, list[Job]] = {name: [] for name in names}
+    if picked is None:
+        return rows
+    stmt = (
+        select(Job, picked.c.bucket)
+        .join(picked, picked.c.id == Job.id)
+        .options(
+            # What the rows show (and the ETA state needs), not the descriptions and notes.
+            load_only(*_SHOWN_JOB),
+            joinedload(Job.customer).load_only(Customer.name, Customer.email_undeliverable),
+            joinedload(Job.account_manager),
+        )
+    )
+    for job, number in session.execute(stmt):
+        rows[names[int(number)]].append(job)
     return rows
 
 
-def _job_buckets(
-    session: Session,
-    manager_ids: Sequence[int] | None,
-    calendar: BusinessCalendar,
-    now: datetime,
-    limit: int,
-) -> tuple[dict[str, list[DayJob]], dict[str, int]]:
-    window = _Window.of(now, calendar)
-    conditions = _conditions(window)
-    totals = select(
-        *(
-            func.coalesce(func.sum(case((or_(*conds), 1), else_=0)), 0).label(name)
-            for name, conds in conditions.items()
-        )
-    ).where(Job.status.in_(OPEN_JOB_STATUSES))
-    counts = session.execute(_scope(totals, Job.account_manager_id, manager_ids)).one()._mapping
+def _day_jobs(
+    rows: dict[str, list[Job]], calendar: BusinessCalendar, now: datetime, limit: int
+) -> dict[str, list[DayJob]]:
+    """Each bucket's rows by deadline (overdue: latest first), cut at ``limit``."""
     tz = calendar.timezone
     buckets: dict[str, list[DayJob]] = {}
-    for name, (by_date, by_instant) in conditions.items():
-        # Overdue: the most recently passed first, the ones a customer is waiting on now.
+    for name, jobs in rows.items():
         newest = name == "overdue"
-        jobs = _jobs(session, manager_ids, by_date, by_instant, limit, newest)
-        rows = [DayJob(j, eta_state(calendar, j, now), Eta.of_job(j).deadline(tz)) for j in jobs]
-        rows.sort(key=lambda r: r.deadline, reverse=newest)
-        buckets[name] = rows[:limit]
-    return buckets, {name: int(counts[name]) for name in BUCKETS}
+        # Date ETAs before instants, then by id, where deadlines tie (a stable sort).
+        jobs.sort(key=lambda j: (j.eta_at is not None, j.id))
+        day_jobs = [
+            DayJob(j, eta_state(calendar, j, now), Eta.of_job(j).deadline(tz)) for j in jobs
+        ]
+        day_jobs.sort(key=lambda r: r.deadline, reverse=newest)
+        buckets[name] = day_jobs[:limit]
+    return buckets
 
 
 def _bounced(session: Session, manager_ids, limit: int) -> list[tuple[Customer, int]]:
@@ -216,39 +287,70 @@ def _low_feedback(session: Session, manager_ids, now: datetime, limit: int) -> l
     return list(session.scalars(_scope(stmt, Job.account_manager_id, manager_ids)).unique())
 
 
-def _tasks(session: Session, assignee_ids, now: datetime, limit: int):
-    open_tasks = _scope(
+def _figures(session: Session, manager_ids, task_assignee_ids, w: _Window, conditions):
+    """Every count the day shows, in one statement: one-row subqueries side by side."""
+    jobs_by_date, jobs_by_instant = _bucket_counts(manager_ids, w, conditions)
+    tasks = _scope(
+        select(
+            func.count().label("open_tasks"),
+            func.count().filter(Task.due_at < w.now).label("overdue_tasks"),
+        ).where(Task.status == TaskStatus.OPEN),
+        Task.assignee_id,
+        task_assignee_ids,
+    ).subquery("tasks")
+    enquiries = _scope(
+        select(func.count().label("open_enquiries")).where(Enquiry.status.in_(UNRESOLVED)),
+        Enquiry.owner_id,
+        manager_ids,
+    ).subquery("enquiries")
+    parts = (jobs_by_date, jobs_by_instant, tasks, enquiries)
+    joined = jobs_by_date.join(jobs_by_instant, true()).join(tasks, true()).join(enquiries, true())
+    row = session.execute(select(*(c for part in parts for c in part.c)).select_from(joined))
+    return {name: int(value or 0) for name, value in row.one()._mapping.items()}
+
+
+def _tasks(session: Session, assignee_ids, limit: int) -> list[Task]:
+    stmt = _scope(
         select(Task).where(Task.status == TaskStatus.OPEN), Task.assignee_id, assignee_ids
     )
-    counted = select(
-        func.count(Task.id), func.coalesce(func.sum(case((Task.due_at < now, 1), else_=0)), 0)
-    ).where(Task.status == TaskStatus.OPEN)
-    total, late = session.execute(_scope(counted, Task.assignee_id, assignee_ids)).one()
     rows = session.scalars(
-        open_tasks.options(joinedload(Task.customer), joinedload(Task.assignee))
+        stmt.options(joinedload(Task.customer), joinedload(Task.assignee))
         .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
         .limit(limit)
     ).unique()
-    return list(rows), int(total), int(late)
+    return list(rows)
 
 
-def _enquiries(session: Session, owner_ids, limit: int) -> tuple[list[Enquiry], int]:
-    unresolved = Enquiry.status != EnquiryStatus.RESOLVED
-    total = session.scalar(
-        _scope(select(func.count(Enquiry.id)).where(unresolved), Enquiry.owner_id, owner_ids)
-    )
+def _enquiries(session: Session, owner_ids, limit: int) -> list[Enquiry]:
     rows = session.scalars(
-        _scope(select(Enquiry).where(unresolved), Enquiry.owner_id, owner_ids)
-        .options(joinedload(Enquiry.customer), joinedload(Enquiry.owner))
+        _scope(select(Enquiry).where(Enquiry.status.in_(UNRESOLVED)), Enquiry.owner_id, owner_ids)
+        .options(
+            load_only(*_SHOWN_ENQUIRY),
+            joinedload(Enquiry.customer).load_only(Customer.name),
+            joinedload(Enquiry.owner),
+        )
         .order_by(Enquiry.sla_deadline, Enquiry.id)
         .limit(limit)
     ).unique()
-    return list(rows), int(total or 0)
+    return list(rows)
 
 
 def manager_loads(session: Session, manager_ids=None) -> list[ManagerLoad]:
     """Active account managers (all, or those in ``manager_ids``) and their open jobs."""
     return [ManagerLoad(u, n) for u, n in account_managers_with_load(session, manager_ids)]
+
+
+def team_managers(session: Session, day: Day, manager_ids: Sequence[int] | None) -> list[User]:
+    """The active account managers by name, to pick one: the day's own when it is the team's."""
+    if manager_ids is None:
+        return [load.manager for load in day.loads]
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role == Role.ACCOUNT_MANAGER, User.active.is_(True))
+            .order_by(User.name, User.id)
+        )
+    )
 
 
 def account_manager_day(
@@ -263,13 +365,24 @@ def account_manager_day(
     """The day of the managers in ``manager_ids`` (None: the whole team).
 
     Tasks are those of ``task_assignee_ids`` (None: everyone's): each user sees only her
-    own tasks, admins everyone's.
+    own tasks, admins everyone's. The counts come first, in one statement; then only the
+    lists that have rows are read, each cut at ``limit``.
     """
-    day = Day()
-    day.buckets, day.counts = _job_buckets(session, manager_ids, calendar, now, limit)
+    window = _Window.of(now, calendar)
+    conditions = _conditions(window)
+    figures = _figures(session, manager_ids, task_assignee_ids, window, conditions)
+    day = Day(
+        counts={name: figures[f"date_{name}"] + figures[f"instant_{name}"] for name in BUCKETS},
+        open_tasks=figures["open_tasks"],
+        overdue_tasks=figures["overdue_tasks"],
+        open_enquiries=figures["open_enquiries"],
+    )
+    wanted = {(name, half) for name in BUCKETS for half in _HALVES if figures[f"{half}_{name}"]}
+    picked = _picked_jobs(manager_ids, conditions, wanted, limit)
+    day.buckets = _day_jobs(_job_rows(session, picked, list(conditions)), calendar, now, limit)
     day.bounced = _bounced(session, manager_ids, limit)
     day.low_feedback = _low_feedback(session, manager_ids, now, limit)
-    day.tasks, day.open_tasks, day.overdue_tasks = _tasks(session, task_assignee_ids, now, limit)
-    day.enquiries, day.open_enquiries = _enquiries(session, manager_ids, limit)
+    day.tasks = _tasks(session, task_assignee_ids, limit) if day.open_tasks else []
+    day.enquiries = _enquiries(session, manager_ids, limit) if day.open_enquiries else []
     day.loads = manager_loads(session, manager_ids)
     return day

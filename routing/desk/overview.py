@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Call, Enquiry, EnquiryStatus, Task, TaskStatus, User
+from models import Call, Enquiry, Task, TaskStatus, User
 
+from .day import UNRESOLVED
 from .disposition import ENDED_STATUSES
 from .live import MAX_CALL_HOURS
 
@@ -24,36 +25,41 @@ class Overview:
 
 
 def overview(session: Session, user: User, *, now: datetime) -> Overview:
-    """Counts for the home page, each one query."""
+    """Counts for the home page's tiles, in one statement.
+
+    Each count is its own scalar subquery, so each keeps the index that suits it (calls
+    by start, her calls by who answered them, her tasks by assignee).
+    """
     # Calls last four hours at most; the started_at index keeps these counts cheap.
     recent = now - timedelta(hours=MAX_CALL_HOURS)
-    unresolved = Enquiry.status != EnquiryStatus.RESOLVED
-    return Overview(
-        active_calls=session.scalar(
-            select(func.count(Call.id)).where(
-                Call.started_at >= recent,
-                Call.status.not_in(ENDED_STATUSES),
-                Call.ended_at.is_(None),
-            )
-        )
-        or 0,
-        my_calls_to_close=session.scalar(
-            select(func.count(Call.id)).where(
-                Call.started_at >= recent - timedelta(days=1),
-                Call.answered_by_id == user.id,
-                Call.disposed_at.is_(None),
-            )
-        )
-        or 0,
-        open_enquiries=session.scalar(select(func.count(Enquiry.id)).where(unresolved)) or 0,
-        breached_enquiries=session.scalar(
-            select(func.count(Enquiry.id)).where(unresolved, Enquiry.sla_deadline < now)
-        )
-        or 0,
-        my_open_tasks=session.scalar(
-            select(func.count(Task.id)).where(
-                Task.assignee_id == user.id, Task.status == TaskStatus.OPEN
-            )
-        )
-        or 0,
+    active_calls = select(func.count(Call.id)).where(
+        Call.started_at >= recent,
+        Call.status.not_in(ENDED_STATUSES),
+        Call.ended_at.is_(None),
     )
+    my_calls_to_close = select(func.count(Call.id)).where(
+        Call.started_at >= recent - timedelta(days=1),
+        Call.answered_by_id == user.id,
+        Call.disposed_at.is_(None),
+    )
+    my_open_tasks = select(func.count(Task.id)).where(
+        Task.assignee_id == user.id, Task.status == TaskStatus.OPEN
+    )
+    enquiries = (
+        select(
+            func.count().label("open_enquiries"),
+            func.count().filter(Enquiry.sla_deadline < now).label("breached_enquiries"),
+        )
+        .where(Enquiry.status.in_(UNRESOLVED))
+        .subquery("enquiries")
+    )
+    row = session.execute(
+        select(
+            active_calls.scalar_subquery().label("active_calls"),
+            my_calls_to_close.scalar_subquery().label("my_calls_to_close"),
+            enquiries.c.open_enquiries,
+            enquiries.c.breached_enquiries,
+            my_open_tasks.scalar_subquery().label("my_open_tasks"),
+        )
+    ).one()
+    return Overview(**{name: int(value or 0) for name, value in row._mapping.items()})
