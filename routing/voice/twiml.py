@@ -23,9 +23,20 @@ PREFIX = "/twilio/voice"
 MAX_VOICEMAIL_SECONDS = 120
 
 
+# Characters XML 1.0 does not allow anywhere, even escaped (control characters, lone
+# surrogates, U+FFFE/U+FFFF). A caller id or a name imported from a file can carry them;
+# VoiceResponse escapes markup but passes these through, and Twilio cannot parse the result.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(document: str) -> str:
+    """``document`` without the characters XML cannot carry."""
+    return _NOT_XML.sub("", document)
+
+
 def twiml(response: VoiceResponse) -> Response:
     """A TwiML document as Twilio wants it (text/xml, HTTP 200)."""
-    return Response(str(response), status=200, mimetype="text/xml")
+    return Response(xml_safe(str(response)), status=200, mimetype="text/xml")
 
 
 def url(path: str, **query: object) -> str:
@@ -174,7 +185,7 @@ def voicemail(salesperson_name: str | None, *, within_hours: bool = True) -> Voi
 @functools.lru_cache(maxsize=4096)
 def voicemail_xml(salesperson_name: str | None, *, within_hours: bool = True) -> str:
     """``str(voicemail(...))``, rendered once per line name and hours (no per-call value)."""
-    return str(voicemail(salesperson_name, within_hours=within_hours))
+    return xml_safe(str(voicemail(salesperson_name, within_hours=within_hours)))
 
 
 def voicemail_thanks() -> VoiceResponse:

@@ -350,3 +350,25 @@ def test_closing_the_office_is_seen_by_the_next_call(client, db_session):
     assert parse(after).find("Dial") is None and "Our office is closed" in said(parse(after))
     call = the_call(db_session, sid)
     assert call.within_hours is False and call.result == CallResult.NO_ANSWER
+
+
+def test_names_and_caller_ids_with_characters_xml_cannot_carry_still_give_twiml(client, db_session):
+    """A salesperson's name and a customer's company imported with a control character:
+    the caller still hears the voicemail and the coordinator the whisper, without it."""
+    person = make_salesperson(db_session, name="Dana\x0b Field")
+    line = person.lines[0].twilio_number
+    sid, response = incoming(client, to=line)
+    assert "Dana Field" in said(parse(response))
+
+    office = make_office(db_session)
+    make_customer(db_session, phone="+12025550166", company="Tools\x01\x1f Direct")
+    sid, _ = incoming(client, to=office.alice_line, from_="+12025550166")
+    whisper = parse(
+        post(
+            client,
+            f"/twilio/voice/whisper?call={sid}&coordinator={office.coordinators[0].id}",
+            CallSid=new_sid(),
+            ParentCallSid=sid,
+        )
+    )
+    assert "Tools Direct" in said(whisper)
