@@ -235,6 +235,29 @@
     if (target && target.hasAttribute && target.hasAttribute("data-select-on-focus")) target.select();
   });
 
+  /* On a phone the top bar's menu folds behind its "Menu" button (switchboard.css shows
+     the button only there); Escape folds it again and gives the button back its focus
+     (in the search box Escape only clears the box, as it does everywhere). */
+  function topbarMenu() {
+    var button = document.querySelector(".topbar .menu-toggle");
+    var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!menu) return;
+    var bar = button.parentNode;
+    function setOpen(open) {
+      bar.classList.toggle("menu-open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.addEventListener("click", function () {
+      setOpen(button.getAttribute("aria-expanded") !== "true");
+    });
+    bar.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || event.target.tagName === "INPUT") return;
+      if (!bar.classList.contains("menu-open")) return;
+      setOpen(false);
+      button.focus();
+    });
+  }
+
   var Switchboard = window.Switchboard = {
     watchForMyCall: watchForMyCall,
     screenPopShown: screenPopShown,
@@ -249,6 +272,7 @@
      no inline script): <script type="application/json" data-switchboard="liveCalls">[7]</script>
      runs Switchboard.liveCalls(7), in page order, once the page is parsed. */
   function boot() {
+    topbarMenu();
     var blocks = document.querySelectorAll('script[type="application/json"][data-switchboard]');
     Array.prototype.forEach.call(blocks, function (block) {
       var name = block.getAttribute("data-switchboard");
