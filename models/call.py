@@ -87,13 +87,15 @@ class Call(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    line_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # line_id, caller_number, customer_id and answered_by_id are each the first column of
+    # one of the indexes above, which serves lookups by that column alone (migration 0010).
+    line_id: Mapped[int | None] = mapped_column(Integer)
     # Raw values as Twilio sent them; `caller_number` is the normalised E.164 (if any).
     to_number: Mapped[str] = mapped_column(String(32))
     from_number: Mapped[str] = mapped_column(String(64))
     forwarded_from: Mapped[str | None] = mapped_column(String(32))
-    caller_number: Mapped[str | None] = mapped_column(E164, index=True)
-    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    caller_number: Mapped[str | None] = mapped_column(E164)
+    customer_id: Mapped[int | None] = mapped_column(Integer)
     unknown_line: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default=CallStatus.RINGING.value)
     # Highest Twilio SequenceNumber applied; older callbacks never overwrite newer ones.
@@ -102,9 +104,7 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    answered_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     ring_seconds: Mapped[int | None] = mapped_column(Integer)
     talk_seconds: Mapped[int | None] = mapped_column(Integer)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
